@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tnvme - a teaching toolkit for NVMe on Linux.
+#
+#   make            build the driver, the BPF programs and nvmescope
+#   make demo       install what is missing, build, boot the lab VM, bind the
+#                   lab controller to tnvme, run fio and show nvmescope
+#   make check      install what is missing, build, run every test
+#   make vm         a shell in the lab VM
+#   make bench      tnvme against the stock driver, as ratios
+#   make deps       only install the Debian packages
+#   make help       this list and the variables
+#
+# Variables: KVER (lab kernel version, default from linux-image-amd64),
+# KDIR (its headers), V=1 (show build commands).
+
+KVER ?= $(shell tools/lab-kver 2>/dev/null)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD := build
+
+export KVER KDIR
+
+# The parts that exist in this tree; a missing one is reported, not fatal.
+HAVE_DRIVER := $(wildcard driver/Makefile)
+HAVE_NVMESCOPE := $(wildcard tools/nvmescope/Makefile)
+
+.PHONY: all deps driver nvmescope checkpatch check check-host check-vm \
+	demo vm bench clean help
+
+all: driver nvmescope
+
+deps:
+	@tools/deps
+
+# Each part builds only if its prerequisites are installed; "make deps" gets them.
+driver:
+ifneq ($(HAVE_DRIVER),)
+	@test -d "$(KDIR)" || { echo "make: lab kernel headers not found in $(KDIR) (run 'make deps')" >&2; exit 1; }
+	$(MAKE) -C driver KDIR=$(KDIR)
+else
+	@echo "make: driver/ is not written yet: skipping the tnvme module"
+endif
+
+nvmescope:
+ifneq ($(HAVE_NVMESCOPE),)
+	$(MAKE) -C tools/nvmescope BUILD=$(abspath $(BUILD))
+else
+	@echo "make: tools/nvmescope is not written yet: skipping the tracer"
+endif
+
+# checkpatch.pl is not in the headers package: take it from Debian's kernel
+# source tarball, once.  (The path contains "scripts" on purpose: that is
+# where kernel tools look for it.)
+CHECKPATCH := $(BUILD)/scripts/checkpatch.pl
+LINUX_SOURCE_TARBALL := $(firstword $(wildcard /usr/src/linux-source-*.tar.xz))
+
+$(CHECKPATCH):
+	@test -n "$(LINUX_SOURCE_TARBALL)" || { echo "make: /usr/src/linux-source-*.tar.xz not found (run 'make deps')" >&2; exit 1; }
+	@mkdir -p $(BUILD)/scripts
+	@echo "  EXTRACT $@ (from $(LINUX_SOURCE_TARBALL))"
+	@tar -xJf $(LINUX_SOURCE_TARBALL) -C $(BUILD)/scripts --strip-components=2 \
+		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+	@touch $@
+
+checkpatch: $(CHECKPATCH)
+ifneq ($(HAVE_DRIVER),)
+	perl $(CHECKPATCH) --no-tree --strict --terse -f driver/*.c driver/*.h
+endif
+
+check: deps $(CHECKPATCH)
+	@$(MAKE) --no-print-directory all
+	@tests/run
+
+check-host: $(CHECKPATCH) all
+	@tests/run --host
+
+check-vm: all
+	@tests/run --vm
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo
+
+vm: deps
+	@$(MAKE) --no-print-directory all
+	@tools/labvm shell
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench
+
+clean:
+ifneq ($(HAVE_DRIVER),)
+	$(MAKE) -C driver KDIR=$(KDIR) clean
+endif
+	rm -rf $(BUILD)/bin $(BUILD)/bpf $(BUILD)/tests $(BUILD)/labvm/runs $(BUILD)/labvm/out
+
+help:
+	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
