@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Synchronous commands, and the admin commands bring-up needs.
+ *
+ * Every command - admin or I/O, from the kernel or from nvme-cli - travels
+ * as a blk-mq request: the admin queue has its own request_queue
+ * (dev->admin_q) whose queue_rq() writes into SQ 0.  That way there is one
+ * submission path (io.c), one completion path (irq.c) and one timeout
+ * handler for everything, as in the stock driver.  A "synchronous" command
+ * is a request we allocate, execute and wait for here.
+ */
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "tnvme.h"
+
+/*
+ * tnvme_execute_cmd - run one command and wait for its completion.
+ * @q:          the request queue to send it on (admin_q or a namespace's)
+ * @cmd:        the command; the driver fills in command_id and the data
+ *              pointer
+ * @kbuf:       kernel data buffer, or NULL
+ * @ubuf:       user data buffer (passthrough ioctls), or NULL
+ * @len:        data length in bytes
+ * @timeout_ms: 0 for the queue's default
+ * @result:     if not NULL, receives CQE dwords 0 and 1
+ *
+ * The direction of the data comes from the opcode (bit 0 set: host to
+ * controller, see nvme_is_write()).
+ *
+ * Return: 0 on success, a positive NVMe status (SCT/SC, 4.2) if the
+ * controller failed the command, or a negative errno if the command could
+ * not be executed at all.
+ */
+int tnvme_execute_cmd(struct request_queue *q, struct nvme_command *cmd,
+		      void *kbuf, void __user *ubuf, unsigned int len,
+		      unsigned int timeout_ms, u64 *result)
+{
+	blk_opf_t op = nvme_is_write(cmd) ? REQ_OP_DRV_OUT : REQ_OP_DRV_IN;
+	struct tnvme_iod *iod;
+	struct request *req;
+	struct bio *bio = NULL;
+	blk_status_t sts;
+	int ret;
+
+	req = blk_mq_alloc_request(q, op, 0);
+	if (IS_ERR(req))
+		return PTR_ERR(req);
+	iod = tnvme_iod(req);
+	iod->cmd = *cmd;
+	if (timeout_ms)
+		req->timeout = msecs_to_jiffies(timeout_ms);
+
+	/*
+	 * Attach the buffer as a bio.  The block layer checks it against the
+	 * queue limits (size, segments, alignment) and, for a user buffer
+	 * it cannot use directly, copies through a bounce buffer.
+	 */
+	if (len && kbuf)
+		ret = blk_rq_map_kern(q, req, kbuf, len, GFP_KERNEL);
+	else if (len && ubuf)
+		ret = blk_rq_map_user(q, req, NULL, ubuf, len, GFP_KERNEL);
+	else
+		ret = 0;
+	if (ret)
+		goto out;
+	bio = req->bio;
+
+	sts = blk_execute_rq(req, false);
+	if (iod->status)
+		ret = iod->status;		/* the controller said no */
+	else if (sts)
+		ret = blk_status_to_errno(sts);	/* never reached the device */
+	if (result)
+		*result = iod->result;
+
+	if (ubuf && bio)
+		blk_rq_unmap_user(bio);
+out:
+	blk_mq_free_request(req);
+	return ret;
+}
+
+/*
+ * Admin command from inside the driver.  Positive NVMe statuses become
+ * -EIO after logging them, so callers only see errno values.
+ */
+int tnvme_submit_sync(struct tnvme_dev *dev, struct nvme_command *cmd,
+		      void *buf, unsigned int len, u64 *result)
+{
+	int ret;
+
+	ret = tnvme_execute_cmd(dev->admin_q, cmd, buf, NULL, len, 0, result);
+	if (ret > 0) {
+		dev_err(&dev->pdev->dev,
+			"admin opcode 0x%02x failed: status 0x%x\n",
+			cmd->common.opcode, ret);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/* Identify (5.17) with one CNS value, into a 4 KiB buffer. */
+static int tnvme_identify(struct tnvme_dev *dev, u8 cns, u32 nsid, void *buf)
+{
+	struct nvme_command c = { };
+
+	c.identify.opcode = nvme_admin_identify;
+	c.identify.nsid = cpu_to_le32(nsid);
+	c.identify.cns = cns;
+	return tnvme_submit_sync(dev, &c, buf, NVME_IDENTIFY_DATA_SIZE, NULL);
+}
+
+/* Copy a space-padded, unterminated Identify string. */
+static void tnvme_copy_id_string(char *dst, const char *src, size_t len)
+{
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	strim(dst);
+}
+
+/*
+ * Identify Controller (CNS 01h, 5.17.2.1): serial, model, and the limits
+ * and features the I/O path needs.
+ */
+int tnvme_identify_ctrl(struct tnvme_dev *dev)
+{
+	struct nvme_id_ctrl *id;
+	u32 page = 1U << (12 + NVME_CAP_MPSMIN(dev->cap));
+	int ret;
+
+	id = kzalloc(sizeof(*id), GFP_KERNEL);
+	if (!id)
+		return -ENOMEM;
+	ret = tnvme_identify(dev, NVME_ID_CNS_CTRL, 0, id);
+	if (ret)
+		goto out;
+
+	tnvme_copy_id_string(dev->serial, id->sn, sizeof(id->sn));
+	tnvme_copy_id_string(dev->model, id->mn, sizeof(id->mn));
+	dev->oncs = le16_to_cpu(id->oncs);
+	dev->vwc = id->vwc;
+	dev->nn = le32_to_cpu(id->nn);
+
+	/*
+	 * MDTS: maximum data transfer size as a power of two in units of
+	 * the minimum memory page size (CAP.MPSMIN); 0 means no limit.  We
+	 * also apply our own cap, which bounds the PRP list memory.
+	 */
+	dev->max_xfer = TNVME_MAX_XFER;
+	if (id->mdts && id->mdts < 32 &&
+	    (u64)page << id->mdts < TNVME_MAX_XFER)
+		dev->max_xfer = page << id->mdts;
+
+	dev_info(&dev->pdev->dev,
+		 "Identify: model '%s' serial '%s' MDTS %u (max transfer %u KiB) ONCS 0x%x VWC %u NN %u\n",
+		 dev->model, dev->serial, id->mdts, dev->max_xfer / 1024,
+		 dev->oncs, dev->vwc, dev->nn);
+out:
+	kfree(id);
+	return ret;
+}
+
+/*
+ * Set Features, Number of Queues (5.27.1.5).  Dword 11 asks for NSQR
+ * submission queues (bits 15:0) and NCQR completion queues (bits 31:16);
+ * dword 0 of the completion grants NSQA and NCQA.  All four are 0-based.
+ * We need pairs, so the usable count is the smaller of the two, plus one.
+ */
+int tnvme_set_queue_count(struct tnvme_dev *dev, unsigned int wanted,
+			  unsigned int *granted)
+{
+	struct nvme_command c = { };
+	u32 q = wanted - 1;
+	u64 result;
+	u32 dw0;
+	int ret;
+
+	c.features.opcode = nvme_admin_set_features;
+	c.features.fid = cpu_to_le32(NVME_FEAT_NUM_QUEUES);
+	c.features.dword11 = cpu_to_le32(q | (q << 16));
+	ret = tnvme_submit_sync(dev, &c, NULL, 0, &result);
+	if (ret)
+		return ret;
+
+	dw0 = lower_32_bits(result);
+	*granted = min(dw0 & 0xffff, dw0 >> 16) + 1;
+	dev_info(&dev->pdev->dev,
+		 "Number of Queues: requested %u, granted %u SQs / %u CQs\n",
+		 wanted, (dw0 & 0xffff) + 1, (dw0 >> 16) + 1);
+	return 0;
+}
+
+/* Identify Namespace (CNS 00h, 5.17.2.1). */
+int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
+{
+	return tnvme_identify(dev, NVME_ID_CNS_NS, nsid, id);
+}
+
+/*
+ * Active Namespace ID list (CNS 02h): up to 1024 namespace ids, in
+ * increasing order, terminated by a zero entry.
+ */
+int tnvme_active_ns_list(struct tnvme_dev *dev, __le32 *list)
+{
+	return tnvme_identify(dev, NVME_ID_CNS_NS_ACTIVE_LIST, 0, list);
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/tnvme<c> and the NVMe passthrough ioctls.
+ *
+ * nvme-cli talks to a controller through a small set of ioctls defined in
+ * <uapi/linux/nvme_ioctl.h>.  Implementing them is all it takes for the
+ * distribution's nvme-cli to work with tnvme unchanged:
+ *
+ *   NVME_IOCTL_ID               namespace id of a block device
+ *   NVME_IOCTL_ADMIN_CMD        admin command, 32-bit result
+ *   NVME_IOCTL_ADMIN64_CMD      admin command, 64-bit result
+ *   NVME_IOCTL_IO_CMD           I/O command, 32-bit result
+ *   NVME_IOCTL_IO64_CMD         I/O command, 64-bit result
+ *   NVME_IOCTL_RESET            controller reset (char device only)
+ *
+ * They work on the char device (/dev/tnvme0) and on the namespace block
+ * devices (/dev/tnvme0n1): "nvme id-ns /dev/tnvme0n1" asks the block
+ * device for its namespace id and then sends an admin Identify through it.
+ *
+ * A user command travels the same way as every other command: as a blk-mq
+ * request (tnvme_execute_cmd() in admin.c).  Here we only check it: this
+ * is the boundary where untrusted input enters the driver.
+ */
+#include <linux/cdev.h>
+#include <linux/fs.h>
+#include <linux/nvme_ioctl.h>
+#include <linux/uaccess.h>
+
+#include "tnvme.h"
+
+static dev_t tnvme_chr_devt;
+static struct class *tnvme_class;
+
+/*
+ * Admin commands a user must not send: they would change queues behind
+ * the driver's back (Create/Delete I/O SQ/CQ, Doorbell Buffer Config) or
+ * never complete by design (Asynchronous Event Request), holding a tag
+ * until the timeout kills the controller.
+ */
+static bool tnvme_admin_opcode_unsafe(u8 opcode)
+{
+	switch (opcode) {
+	case nvme_admin_delete_sq:
+	case nvme_admin_create_sq:
+	case nvme_admin_delete_cq:
+	case nvme_admin_create_cq:
+	case nvme_admin_async_event:
+	case nvme_admin_dbbuf:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Check a user command.  Bits 1:0 of every opcode give the data direction
+ * (Base spec 5, "Opcodes for Admin Commands"; NVM Command Set 3.3):
+ * 00b no data, 01b host to controller, 10b controller to host,
+ * 11b bidirectional (which a PRP-described single buffer cannot do).
+ */
+static int tnvme_check_user_cmd(struct tnvme_dev *dev,
+				struct nvme_passthru_cmd64 *c, bool admin)
+{
+	u8 xfer = c->opcode & 3;
+
+	if (c->flags || c->rsvd1)
+		return -EINVAL;		/* fused ops, SGLs: not supported */
+	if (c->metadata || c->metadata_len)
+		return -EINVAL;		/* we do not map metadata */
+	if (admin && tnvme_admin_opcode_unsafe(c->opcode))
+		return -EPERM;
+	if (xfer == 3)
+		return -EINVAL;
+	if (!c->data_len)
+		return 0;
+	if (xfer == 0)
+		return -EINVAL;		/* data for a command that takes none */
+	if (!c->addr)
+		return -EFAULT;
+	if (c->data_len > dev->max_xfer)
+		return -EINVAL;		/* more than one command can move */
+	if ((c->addr | c->data_len) & 3)
+		return -EINVAL;		/* PRPs are dword granular (4.1) */
+	return 0;
+}
+
+/*
+ * Run one passthrough command.  @is64 selects the user structure:
+ * struct nvme_passthru_cmd (32-bit result) or nvme_passthru_cmd64.  Both
+ * share the layout up to timeout_ms.
+ *
+ * Return: like the stock driver, 0, a positive NVMe status for a command
+ * the controller failed, or a negative errno.
+ */
+static int tnvme_user_cmd(struct tnvme_dev *dev, struct request_queue *q,
+			  void __user *argp, bool admin, bool is64)
+{
+	struct nvme_passthru_cmd64 uc;
+	struct nvme_command c = { };
+	size_t size = is64 ? sizeof(struct nvme_passthru_cmd64) :
+			     sizeof(struct nvme_passthru_cmd);
+	u64 result = 0;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EACCES;
+	memset(&uc, 0, sizeof(uc));
+	if (copy_from_user(&uc, argp, size))
+		return -EFAULT;
+	ret = tnvme_check_user_cmd(dev, &uc, admin);
+	if (ret)
+		return ret;
+
+	c.common.opcode = uc.opcode;
+	c.common.nsid = cpu_to_le32(uc.nsid);
+	c.common.cdw2[0] = cpu_to_le32(uc.cdw2);
+	c.common.cdw2[1] = cpu_to_le32(uc.cdw3);
+	c.common.cdw10 = cpu_to_le32(uc.cdw10);
+	c.common.cdw11 = cpu_to_le32(uc.cdw11);
+	c.common.cdw12 = cpu_to_le32(uc.cdw12);
+	c.common.cdw13 = cpu_to_le32(uc.cdw13);
+	c.common.cdw14 = cpu_to_le32(uc.cdw14);
+	c.common.cdw15 = cpu_to_le32(uc.cdw15);
+
+	ret = tnvme_execute_cmd(q, &c, NULL, u64_to_user_ptr(uc.addr),
+				uc.data_len, uc.timeout_ms, &result);
+	if (ret < 0)
+		return ret;
+
+	if (is64) {
+		struct nvme_passthru_cmd64 __user *u = argp;
+
+		if (put_user(result, &u->result))
+			return -EFAULT;
+	} else {
+		struct nvme_passthru_cmd __user *u = argp;
+
+		if (put_user(lower_32_bits(result), &u->result))
+			return -EFAULT;
+	}
+	return ret;
+}
+
+/* The namespace with id @nsid, for I/O commands sent to the char device. */
+static struct tnvme_ns *tnvme_find_ns(struct tnvme_dev *dev, u32 nsid)
+{
+	struct tnvme_ns *ns;
+
+	list_for_each_entry(ns, &dev->namespaces, entry)
+		if (ns->nsid == nsid)
+			return ns;
+	return NULL;
+}
+
+/*
+ * Common ioctl dispatch.  @ns is NULL for the char device.  The caller
+ * holds ioctl_rwsem for reading, so remove() cannot tear things down
+ * underneath us.
+ */
+static long tnvme_do_ioctl(struct tnvme_dev *dev, struct tnvme_ns *ns,
+			   unsigned int cmd, void __user *argp)
+{
+	struct nvme_passthru_cmd64 hdr;
+	struct tnvme_ns *target = ns;
+
+	switch (cmd) {
+	case NVME_IOCTL_ID:
+		/* nvme-cli treats ENOTTY as "not a namespace". */
+		return ns ? ns->nsid : -ENOTTY;
+	case NVME_IOCTL_ADMIN_CMD:
+		return tnvme_user_cmd(dev, dev->admin_q, argp, true, false);
+	case NVME_IOCTL_ADMIN64_CMD:
+		return tnvme_user_cmd(dev, dev->admin_q, argp, true, true);
+	case NVME_IOCTL_IO_CMD:
+	case NVME_IOCTL_IO64_CMD:
+		if (!target) {
+			/* Char device: route by the command's nsid. */
+			if (copy_from_user(&hdr, argp, offsetof(typeof(hdr), cdw2)))
+				return -EFAULT;
+			target = tnvme_find_ns(dev, hdr.nsid);
+			if (!target)
+				return -EINVAL;
+		}
+		return tnvme_user_cmd(dev, target->disk->queue, argp, false,
+				      cmd == NVME_IOCTL_IO64_CMD);
+	case NVME_IOCTL_RESET:
+		if (ns)
+			return -ENOTTY;
+		if (!capable(CAP_SYS_ADMIN))
+			return -EACCES;
+		return tnvme_reset_ctrl(dev);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long tnvme_locked_ioctl(struct tnvme_dev *dev, struct tnvme_ns *ns,
+			       unsigned int cmd, unsigned long arg)
+{
+	long ret;
+
+	down_read(&dev->ioctl_rwsem);
+	if (dev->removing)
+		ret = -ENODEV;
+	else
+		ret = tnvme_do_ioctl(dev, ns, cmd, (void __user *)arg);
+	up_read(&dev->ioctl_rwsem);
+	return ret;
+}
+
+/* Block device ioctl (block_device_operations.ioctl, namespace.c). */
+int tnvme_ns_ioctl(struct block_device *bdev, fmode_t mode,
+		   unsigned int cmd, unsigned long arg)
+{
+	struct tnvme_ns *ns = bdev->bd_disk->private_data;
+
+	return tnvme_locked_ioctl(ns->dev, ns, cmd, arg);
+}
+
+static long tnvme_chr_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	return tnvme_locked_ioctl(file->private_data, NULL, cmd, arg);
+}
+
+static int tnvme_chr_open(struct inode *inode, struct file *file)
+{
+	struct tnvme_dev *dev = container_of(inode->i_cdev, struct tnvme_dev,
+					     cdev);
+
+	tnvme_get_dev(dev);
+	file->private_data = dev;
+	return 0;
+}
+
+static int tnvme_chr_release(struct inode *inode, struct file *file)
+{
+	tnvme_put_dev(file->private_data);
+	return 0;
+}
+
+static const struct file_operations tnvme_chr_fops = {
+	.owner		= THIS_MODULE,
+	.open		= tnvme_chr_open,
+	.release	= tnvme_chr_release,
+	.unlocked_ioctl	= tnvme_chr_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+/* Create /dev/tnvme<c>; devtmpfs/udev make the node from the uevent. */
+int tnvme_add_chardev(struct tnvme_dev *dev)
+{
+	dev_t devt = MKDEV(MAJOR(tnvme_chr_devt), dev->instance);
+	int ret;
+
+	cdev_init(&dev->cdev, &tnvme_chr_fops);
+	dev->cdev.owner = THIS_MODULE;
+	ret = cdev_add(&dev->cdev, devt, 1);
+	if (ret)
+		return ret;
+	dev->cdev_device = device_create(tnvme_class, &dev->pdev->dev, devt,
+					 dev, "tnvme%d", dev->instance);
+	if (IS_ERR(dev->cdev_device)) {
+		ret = PTR_ERR(dev->cdev_device);
+		cdev_del(&dev->cdev);
+		return ret;
+	}
+	dev->cdev_added = true;
+	return 0;
+}
+
+void tnvme_del_chardev(struct tnvme_dev *dev)
+{
+	if (!dev->cdev_added)
+		return;
+	device_destroy(tnvme_class, dev->cdev_device->devt);
+	cdev_del(&dev->cdev);
+	dev->cdev_added = false;
+}
+
+int tnvme_chardev_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&tnvme_chr_devt, 0, TNVME_MAX_CTRLS, "tnvme");
+	if (ret)
+		return ret;
+	tnvme_class = class_create(THIS_MODULE, "tnvme");
+	if (IS_ERR(tnvme_class)) {
+		unregister_chrdev_region(tnvme_chr_devt, TNVME_MAX_CTRLS);
+		return PTR_ERR(tnvme_class);
+	}
+	return 0;
+}
+
+void tnvme_chardev_exit(void)
+{
+	class_destroy(tnvme_class);
+	unregister_chrdev_region(tnvme_chr_devt, TNVME_MAX_CTRLS);
+}

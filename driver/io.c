@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The submission path: from a struct request to a command in the SQ.
+ *
+ * blk-mq calls tnvme_queue_rq() for every request, on the hardware queue
+ * (= our I/O queue) mapped to the submitting CPU.  For each request we
+ *
+ *   1. build the NVMe command (read, write, flush, discard, write zeroes,
+ *      or a ready-made passthrough command),
+ *   2. DMA-map its data and describe the pages with PRPs (4.1),
+ *   3. copy the command into the SQ slot at sq_tail,
+ *   4. ring the SQ tail doorbell - now, or once the batch is complete.
+ *
+ * The completion side is in irq.c.
+ */
+#include <linux/blk-mq-pci.h>
+#include <linux/dmapool.h>
+
+#include "tnvme.h"
+#include "trace.h"
+
+/* ---------------------------------------------------------------------
+ * Step 1: the command.
+ */
+
+static struct tnvme_ns *tnvme_req_ns(struct request *req)
+{
+	return req->q->queuedata;
+}
+
+/* Byte offset on the block device -> logical block address. */
+static u64 tnvme_sect_to_lba(struct tnvme_ns *ns, sector_t sector)
+{
+	return sector >> (ns->lba_shift - SECTOR_SHIFT);
+}
+
+/*
+ * Read and Write (NVM Command Set 3.3.4, 3.3.6).  NLB is 0-based: 0 means
+ * one block.  FUA asks the controller to put the data on media before
+ * completing, which is how the block layer does REQ_FUA.
+ */
+static void tnvme_setup_rw(struct tnvme_ns *ns, struct request *req,
+			   struct nvme_command *c)
+{
+	u16 control = 0;
+
+	if (req->cmd_flags & REQ_FUA)
+		control |= NVME_RW_FUA;
+	c->rw.opcode = rq_data_dir(req) ? nvme_cmd_write : nvme_cmd_read;
+	c->rw.nsid = cpu_to_le32(ns->nsid);
+	c->rw.slba = cpu_to_le64(tnvme_sect_to_lba(ns, blk_rq_pos(req)));
+	c->rw.length = cpu_to_le16((blk_rq_bytes(req) >> ns->lba_shift) - 1);
+	c->rw.control = cpu_to_le16(control);
+}
+
+/*
+ * Discard becomes Dataset Management with the Deallocate attribute.  Its
+ * data is a list of ranges in host memory; the queue allows one discard
+ * segment per request, so we need exactly one 16-byte range, taken from
+ * the small PRP pool (a 256-byte block never crosses a page, so PRP1 alone
+ * describes it).
+ */
+static blk_status_t tnvme_setup_discard(struct tnvme_ns *ns,
+					struct request *req,
+					struct nvme_command *c)
+{
+	struct tnvme_iod *iod = tnvme_iod(req);
+	struct tnvme_dev *dev = ns->dev;
+
+	iod->dsm = dma_pool_alloc(dev->prp_small_pool, GFP_ATOMIC,
+				  &iod->dsm_dma);
+	if (!iod->dsm)
+		return BLK_STS_RESOURCE;
+	iod->dsm->cattr = 0;
+	iod->dsm->nlb = cpu_to_le32(blk_rq_bytes(req) >> ns->lba_shift);
+	iod->dsm->slba = cpu_to_le64(tnvme_sect_to_lba(ns, blk_rq_pos(req)));
+
+	c->dsm.opcode = nvme_cmd_dsm;
+	c->dsm.nsid = cpu_to_le32(ns->nsid);
+	c->dsm.nr = 0;		/* number of ranges, 0-based */
+	c->dsm.attributes = cpu_to_le32(NVME_DSMGMT_AD);
+	c->dsm.dptr.prp1 = cpu_to_le64(iod->dsm_dma);
+	iod->prp_entries = 1;
+	return BLK_STS_OK;
+}
+
+static void tnvme_setup_write_zeroes(struct tnvme_ns *ns, struct request *req,
+				     struct nvme_command *c)
+{
+	c->write_zeroes.opcode = nvme_cmd_write_zeroes;
+	c->write_zeroes.nsid = cpu_to_le32(ns->nsid);
+	c->write_zeroes.slba =
+		cpu_to_le64(tnvme_sect_to_lba(ns, blk_rq_pos(req)));
+	c->write_zeroes.length =
+		cpu_to_le16((blk_rq_bytes(req) >> ns->lba_shift) - 1);
+}
+
+static blk_status_t tnvme_setup_cmd(struct request *req)
+{
+	struct tnvme_iod *iod = tnvme_iod(req);
+	struct nvme_command *c = &iod->cmd;
+	struct tnvme_ns *ns = tnvme_req_ns(req);
+
+	switch (req_op(req)) {
+	case REQ_OP_DRV_IN:
+	case REQ_OP_DRV_OUT:
+		/* Passthrough: the caller already built iod->cmd. */
+		return BLK_STS_OK;
+	default:
+		break;
+	}
+
+	memset(c, 0, sizeof(*c));
+	switch (req_op(req)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		tnvme_setup_rw(ns, req, c);
+		return BLK_STS_OK;
+	case REQ_OP_FLUSH:
+		c->common.opcode = nvme_cmd_flush;
+		c->common.nsid = cpu_to_le32(ns->nsid);
+		return BLK_STS_OK;
+	case REQ_OP_DISCARD:
+		return tnvme_setup_discard(ns, req, c);
+	case REQ_OP_WRITE_ZEROES:
+		tnvme_setup_write_zeroes(ns, req, c);
+		return BLK_STS_OK;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Step 2: data mapping with PRPs (4.1).
+ *
+ * A PRP entry is the bus address of (part of) one controller memory page.
+ * The rules the controller relies on:
+ *   - PRP1 may start anywhere in a page (dword aligned); every later entry
+ *     must point at the start of a page.
+ *   - If the data ends within PRP1's page, PRP2 is unused.
+ *   - If it ends in the next page, PRP2 is the address of that page.
+ *   - Otherwise PRP2 points to a PRP list: a page of entries, one per
+ *     remaining data page.  If the data needs more entries than a list
+ *     page holds, the last entry of the page points to the next list page.
+ * So the data must be contiguous in "controller page" steps: every
+ * segment but the first starts on a page boundary and every segment but
+ * the last ends on one.  The block layer guarantees this because we set
+ * a virtual boundary of 4 KiB on our queues (tnvme_set_queue_limits()).
+ */
+
+int tnvme_create_pools(struct tnvme_dev *dev)
+{
+	struct device *dmadev = &dev->pdev->dev;
+
+	/* List pages must be page aligned: align = size = 4 KiB. */
+	dev->prp_page_pool = dma_pool_create("tnvme prp page", dmadev,
+					     TNVME_CTRL_PAGE_SIZE,
+					     TNVME_CTRL_PAGE_SIZE, 0);
+	if (!dev->prp_page_pool)
+		return -ENOMEM;
+	dev->prp_small_pool = dma_pool_create("tnvme prp small", dmadev,
+					      TNVME_SMALL_POOL_SIZE,
+					      TNVME_SMALL_POOL_SIZE, 0);
+	if (!dev->prp_small_pool) {
+		dma_pool_destroy(dev->prp_page_pool);
+		dev->prp_page_pool = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void tnvme_destroy_pools(struct tnvme_dev *dev)
+{
+	dma_pool_destroy(dev->prp_small_pool);
+	dma_pool_destroy(dev->prp_page_pool);
+	dev->prp_small_pool = NULL;
+	dev->prp_page_pool = NULL;
+}
+
+/* Get one more PRP list page for @iod; the first may be a small one. */
+static __le64 *tnvme_alloc_list_page(struct tnvme_dev *dev,
+				     struct tnvme_iod *iod, bool small)
+{
+	struct dma_pool *pool = small ? dev->prp_small_pool :
+					dev->prp_page_pool;
+	int i = iod->nr_list_pages;
+	__le64 *list;
+
+	if (WARN_ON_ONCE(i >= TNVME_MAX_LIST_PAGES))
+		return NULL;
+	list = dma_pool_alloc(pool, GFP_ATOMIC, &iod->list_dma[i]);
+	if (!list)
+		return NULL;
+	iod->list[i] = list;
+	iod->small_list = small;
+	iod->nr_list_pages++;
+	return list;
+}
+
+/*
+ * Fill PRP1/PRP2 (and the PRP list, if needed) for @len bytes described by
+ * the @count DMA-mapped entries of iod->sg.
+ */
+static blk_status_t tnvme_setup_prps(struct tnvme_dev *dev,
+				     struct tnvme_iod *iod, u32 len, int count)
+{
+	const u32 page = TNVME_CTRL_PAGE_SIZE;
+	struct scatterlist *sg = iod->sg;
+	dma_addr_t addr = sg_dma_address(sg);
+	u32 seg_len = sg_dma_len(sg);
+	u32 first = page - (addr & (page - 1));	/* bytes in PRP1's page */
+	u32 nprps, slots, i;
+	__le64 *list;
+
+	iod->cmd.common.dptr.prp1 = cpu_to_le64(addr);
+	iod->prp_entries = 1;
+	if (len <= first)
+		return BLK_STS_OK;		/* fits in PRP1's page */
+
+	/* Step to the start of the second page. */
+	len -= first;
+	seg_len -= min(seg_len, first);
+	addr += first;
+	if (!seg_len) {
+		sg = sg_next(sg);
+		addr = sg_dma_address(sg);
+		seg_len = sg_dma_len(sg);
+	}
+
+	if (len <= page) {
+		/* Exactly two pages: PRP2 is the second page itself. */
+		iod->cmd.common.dptr.prp2 = cpu_to_le64(addr);
+		iod->prp_entries = 2;
+		return BLK_STS_OK;
+	}
+
+	/* LAB-TODO(08) begin: build the PRP list, chaining list pages */
+	nprps = DIV_ROUND_UP(len, page);
+	slots = TNVME_SMALL_POOL_SIZE / sizeof(__le64);
+	list = tnvme_alloc_list_page(dev, iod, nprps <= slots);
+	if (!list)
+		return BLK_STS_RESOURCE;
+	if (nprps > slots)
+		slots = TNVME_PRPS_PER_PAGE;
+	iod->cmd.common.dptr.prp2 = cpu_to_le64(iod->list_dma[0]);
+
+	i = 0;
+	for (;;) {
+		if (i == slots) {
+			/*
+			 * This list page is full but data remains: move its
+			 * last entry to the start of a new page and put the
+			 * new page's address in the freed slot (4.1: the last
+			 * entry of a list page chains to the next list).
+			 */
+			__le64 *next = tnvme_alloc_list_page(dev, iod, false);
+
+			if (!next)
+				return BLK_STS_RESOURCE;
+			next[0] = list[i - 1];
+			list[i - 1] = cpu_to_le64(iod->list_dma[iod->nr_list_pages - 1]);
+			list = next;
+			i = 1;
+		}
+		list[i++] = cpu_to_le64(addr);
+		iod->prp_entries++;
+		if (len <= page)
+			break;
+		len -= page;
+		addr += page;
+		/* A middle segment that is not whole pages breaks the rules. */
+		if (WARN_ON_ONCE(seg_len < page))
+			return BLK_STS_IOERR;
+		seg_len -= page;
+		if (!seg_len) {
+			sg = sg_next(sg);
+			if (WARN_ON_ONCE(!sg))
+				return BLK_STS_IOERR;
+			addr = sg_dma_address(sg);
+			seg_len = sg_dma_len(sg);
+		}
+	}
+	/* LAB-TODO(08) end */
+	return BLK_STS_OK;
+}
+
+/*
+ * Map the request's pages for DMA and describe them with PRPs.
+ * blk_rq_map_sg() merges physically adjacent pages into segments;
+ * dma_map_sg() turns them into bus addresses (and may merge further when
+ * an IOMMU is present, hence the separate "count").
+ */
+static blk_status_t tnvme_map_data(struct tnvme_dev *dev, struct request *req)
+{
+	struct tnvme_iod *iod = tnvme_iod(req);
+	enum dma_data_direction dir = rq_dma_dir(req);
+	blk_status_t ret;
+	int count;
+
+	sg_init_table(iod->sg, blk_rq_nr_phys_segments(req));
+	iod->nents = blk_rq_map_sg(req->q, req, iod->sg);
+	if (!iod->nents)
+		return BLK_STS_IOERR;
+
+	count = dma_map_sg_attrs(&dev->pdev->dev, iod->sg, iod->nents, dir,
+				 DMA_ATTR_NO_WARN);
+	if (!count)
+		return BLK_STS_RESOURCE;
+	iod->mapped = true;
+
+	ret = tnvme_setup_prps(dev, iod, blk_rq_payload_bytes(req), count);
+	if (ret)
+		tnvme_unmap_data(dev, req);
+	return ret;
+}
+
+/*
+ * Undo everything tnvme_map_data() and tnvme_setup_discard() set up.
+ * Safe to call twice: it clears what it freed.
+ */
+void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req)
+{
+	struct tnvme_iod *iod = tnvme_iod(req);
+	struct tnvme_queue *q = req->mq_hctx->driver_data;
+	int i;
+
+	if (!iod->mapped && !iod->dsm && !iod->nr_list_pages)
+		return;
+
+	for (i = 0; i < iod->nr_list_pages; i++) {
+		struct dma_pool *pool = (i == 0 && iod->small_list) ?
+			dev->prp_small_pool : dev->prp_page_pool;
+
+		dma_pool_free(pool, iod->list[i], iod->list_dma[i]);
+	}
+	if (iod->dsm)
+		dma_pool_free(dev->prp_small_pool, iod->dsm, iod->dsm_dma);
+	if (iod->mapped)
+		dma_unmap_sg(&dev->pdev->dev, iod->sg, iod->nents,
+			     rq_dma_dir(req));
+
+	trace_tnvme_dma_unmap(dev->instance, q->qid, req->tag,
+			      op_is_write(req_op(req)),
+			      iod->mapped ? blk_rq_payload_bytes(req) : 0,
+			      iod->prp_entries, iod->nr_list_pages);
+	iod->mapped = false;
+	iod->dsm = NULL;
+	iod->nr_list_pages = 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Steps 3 and 4: the submission queue and its doorbell (3.3).
+ */
+
+/* Copy one command into the SQ slot at the tail and advance the tail. */
+static void tnvme_sq_copy_cmd(struct tnvme_queue *q, struct nvme_command *c,
+			      u32 nlb, u32 data_len)
+{
+	memcpy(&q->sq_cmds[q->sq_tail], c, sizeof(*c));
+	trace_tnvme_sq_write(q->dev->instance, q->qid, c->common.command_id,
+			     q->sq_tail, c->common.opcode,
+			     le32_to_cpu(c->common.nsid),
+			     nlb ? le64_to_cpu(c->rw.slba) : 0, nlb, data_len);
+	if (++q->sq_tail == q->depth)
+		q->sq_tail = 0;		/* the SQ is a ring: wrap */
+}
+
+/*
+ * Ring the SQ tail doorbell: tell the controller that the slots up to
+ * (not including) sq_tail hold new commands.
+ *
+ * blk-mq tells us with bd->last whether more requests follow in this
+ * batch; if so, we skip the doorbell (one MMIO write for many commands)
+ * and blk-mq promises to call tnvme_commit_rqs() or another queue_rq()
+ * with last set.  One exception: if the next command would make the tail
+ * catch up with the last value we wrote, the controller could no longer
+ * tell "full" from "empty", so ring now.
+ *
+ * writel() orders the SQ entry's memory writes before the MMIO write on
+ * every architecture, so the controller never fetches a half-written
+ * command.  Called with q->sq_lock held.
+ */
+static void tnvme_write_sq_db(struct tnvme_queue *q, bool force)
+{
+	u16 cmds;
+
+	/* LAB-TODO(05) begin: ring the SQ tail doorbell, batching on bd->last */
+	if (!force) {
+		u16 next_tail = q->sq_tail + 1;
+
+		if (next_tail == q->depth)
+			next_tail = 0;
+		if (next_tail != q->last_sq_tail)
+			return;
+	}
+	writel(q->sq_tail, q->sq_db);
+	/* LAB-TODO(05) end */
+
+	cmds = (q->sq_tail + q->depth - q->last_sq_tail) % q->depth;
+	trace_tnvme_sq_doorbell(q->dev->instance, q->qid, q->sq_tail, cmds);
+	q->last_sq_tail = q->sq_tail;
+}
+
+/* blk-mq: the batch is over, ring the doorbell if we held it back. */
+static void tnvme_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	struct tnvme_queue *q = hctx->driver_data;
+
+	spin_lock(&q->sq_lock);
+	if (q->sq_tail != q->last_sq_tail)
+		tnvme_write_sq_db(q, true);
+	spin_unlock(&q->sq_lock);
+}
+
+/* Number of logical blocks for the trace (1-based, 0 without an LBA range). */
+static u32 tnvme_trace_nlb(struct request *req)
+{
+	struct tnvme_ns *ns = tnvme_req_ns(req);
+
+	switch (req_op(req)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		return blk_rq_bytes(req) >> ns->lba_shift;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The blk-mq entry point, for the admin queue and the I/O queues alike.
+ * The command id (CID) is the request's tag: unique among the commands in
+ * flight on this queue, which is what the spec requires (4.1), and it lets
+ * the completion path find the request again with blk_mq_tag_to_rq().
+ */
+static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
+				   const struct blk_mq_queue_data *bd)
+{
+	struct tnvme_queue *q = hctx->driver_data;
+	struct tnvme_dev *dev = q->dev;
+	struct request *req = bd->rq;
+	struct tnvme_iod *iod = tnvme_iod(req);
+	u32 bytes = 0;
+	blk_status_t ret;
+
+	if (unlikely(READ_ONCE(dev->dead)))
+		return BLK_STS_IOERR;
+
+	iod->status = 0;
+	iod->result = 0;
+	iod->nents = 0;
+	iod->mapped = false;
+	iod->prp_entries = 0;
+	iod->nr_list_pages = 0;
+	iod->dsm = NULL;
+
+	ret = tnvme_setup_cmd(req);
+	if (ret)
+		return ret;
+	iod->cmd.common.command_id = req->tag;
+
+	blk_mq_start_request(req);
+	if (blk_rq_nr_phys_segments(req) && req_op(req) != REQ_OP_DISCARD)
+		bytes = blk_rq_payload_bytes(req);
+	trace_tnvme_rq_start(dev->instance, q->qid, req->tag, req->tag,
+			     raw_smp_processor_id(), iod->cmd.common.opcode,
+			     bytes, 0);
+
+	if (bytes) {
+		ret = tnvme_map_data(dev, req);
+		if (ret) {
+			tnvme_unmap_data(dev, req);
+			return ret;
+		}
+	}
+	if (bytes || iod->dsm)
+		trace_tnvme_dma_map(dev->instance, q->qid, req->tag,
+				    op_is_write(req_op(req)), bytes,
+				    iod->prp_entries, iod->nr_list_pages);
+
+	spin_lock(&q->sq_lock);
+	tnvme_sq_copy_cmd(q, &iod->cmd, tnvme_trace_nlb(req), bytes);
+	tnvme_write_sq_db(q, bd->last);
+	spin_unlock(&q->sq_lock);
+	return BLK_STS_OK;
+}
+
+/*
+ * blk-mq's ->complete, called after irq.c handed the request over with
+ * blk_mq_complete_request() (possibly on another CPU).  The NVMe status
+ * was saved from the CQE; translate it for the block layer.
+ */
+static blk_status_t tnvme_status_to_blk(u16 status)
+{
+	switch (status & 0x7ff) {	/* SCT and SC, without CRD/M/DNR */
+	case NVME_SC_SUCCESS:
+		return BLK_STS_OK;
+	case NVME_SC_CAP_EXCEEDED:
+		return BLK_STS_NOSPC;
+	case NVME_SC_LBA_RANGE:
+		return BLK_STS_TARGET;
+	case NVME_SC_INVALID_OPCODE:
+	case NVME_SC_ONCS_NOT_SUPPORTED:
+		return BLK_STS_NOTSUPP;
+	case NVME_SC_WRITE_FAULT:
+	case NVME_SC_READ_ERROR:
+	case NVME_SC_UNWRITTEN_BLOCK:
+		return BLK_STS_MEDIUM;
+	default:
+		return BLK_STS_IOERR;
+	}
+}
+
+static void tnvme_complete_rq(struct request *req)
+{
+	blk_mq_end_request(req, tnvme_status_to_blk(tnvme_iod(req)->status));
+}
+
+/* ---------------------------------------------------------------------
+ * Tag sets and queue setup.
+ */
+
+static int tnvme_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
+			   unsigned int hctx_idx)
+{
+	struct tnvme_dev *dev = data;
+
+	/* Hardware context i is I/O queue i + 1 (queue 0 is admin). */
+	hctx->driver_data = &dev->queues[hctx_idx + 1];
+	return 0;
+}
+
+static int tnvme_admin_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
+				 unsigned int hctx_idx)
+{
+	struct tnvme_dev *dev = data;
+
+	hctx->driver_data = tnvme_admin_queue(dev);
+	return 0;
+}
+
+/*
+ * Map CPUs to hardware queues the way the MSI-X vectors were spread:
+ * a CPU submits to the queue whose interrupt is affine to it.  Offset 1
+ * skips the admin vector.
+ */
+static void tnvme_map_queues(struct blk_mq_tag_set *set)
+{
+	struct tnvme_dev *dev = set->driver_data;
+
+	blk_mq_pci_map_queues(&set->map[HCTX_TYPE_DEFAULT], dev->pdev, 1);
+}
+
+const struct blk_mq_ops tnvme_admin_mq_ops = {
+	.queue_rq	= tnvme_queue_rq,
+	.complete	= tnvme_complete_rq,
+	.init_hctx	= tnvme_admin_init_hctx,
+	.timeout	= tnvme_timeout,
+};
+
+const struct blk_mq_ops tnvme_io_mq_ops = {
+	.queue_rq	= tnvme_queue_rq,
+	.commit_rqs	= tnvme_commit_rqs,
+	.complete	= tnvme_complete_rq,
+	.init_hctx	= tnvme_init_hctx,
+	.map_queues	= tnvme_map_queues,
+	.timeout	= tnvme_timeout,
+};
+
+/*
+ * Limits every queue of ours needs, so requests fit what the PRP code
+ * can describe: at most max_xfer bytes and TNVME_MAX_SEGS segments, no
+ * segment crossing a 4 KiB boundary except at its start and end (the
+ * virtual boundary), dword-aligned buffers (PRP offsets must be).
+ */
+void tnvme_set_queue_limits(struct tnvme_dev *dev, struct request_queue *q)
+{
+	blk_queue_max_hw_sectors(q, dev->max_xfer >> SECTOR_SHIFT);
+	blk_queue_max_segments(q, TNVME_MAX_SEGS);
+	blk_queue_virt_boundary(q, TNVME_CTRL_PAGE_SIZE - 1);
+	blk_queue_dma_alignment(q, 3);
+}
+
+int tnvme_alloc_admin_queue(struct tnvme_dev *dev)
+{
+	struct blk_mq_tag_set *set = &dev->admin_set;
+	int ret;
+
+	set->ops = &tnvme_admin_mq_ops;
+	set->nr_hw_queues = 1;
+	/* A ring of N entries holds N - 1 commands (see queues.c). */
+	set->queue_depth = TNVME_ADMIN_DEPTH - 1;
+	set->timeout = tnvme_io_timeout * HZ;
+	set->numa_node = dev_to_node(&dev->pdev->dev);
+	set->cmd_size = sizeof(struct tnvme_iod);
+	set->flags = BLK_MQ_F_NO_SCHED;
+	set->driver_data = dev;
+
+	ret = blk_mq_alloc_tag_set(set);
+	if (ret)
+		return ret;
+	dev->admin_q = blk_mq_init_queue(set);
+	if (IS_ERR(dev->admin_q)) {
+		ret = PTR_ERR(dev->admin_q);
+		dev->admin_q = NULL;
+		blk_mq_free_tag_set(set);
+		return ret;
+	}
+	/* Identify has not run yet: until then allow one 4 KiB page. */
+	dev->max_xfer = TNVME_CTRL_PAGE_SIZE;
+	tnvme_set_queue_limits(dev, dev->admin_q);
+	return 0;
+}
+
+void tnvme_free_admin_queue(struct tnvme_dev *dev)
+{
+	if (!dev->admin_q)
+		return;
+	blk_mq_destroy_queue(dev->admin_q);
+	blk_put_queue(dev->admin_q);
+	blk_mq_free_tag_set(&dev->admin_set);
+	dev->admin_q = NULL;
+}
+
+/*
+ * One tag set for all namespaces: nr_hw_queues = number of I/O queues,
+ * queue_depth = entries - 1.  Called after Identify, so the admin queue
+ * can now take full-size passthrough transfers too.
+ */
+int tnvme_alloc_io_tag_set(struct tnvme_dev *dev)
+{
+	struct blk_mq_tag_set *set = &dev->io_set;
+	int ret;
+
+	tnvme_set_queue_limits(dev, dev->admin_q);
+
+	set->ops = &tnvme_io_mq_ops;
+	set->nr_hw_queues = dev->nr_io_queues;
+	set->nr_maps = 1;
+	set->queue_depth = dev->io_depth - 1;
+	set->timeout = tnvme_io_timeout * HZ;
+	set->numa_node = dev_to_node(&dev->pdev->dev);
+	set->cmd_size = sizeof(struct tnvme_iod);
+	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	set->driver_data = dev;
+
+	ret = blk_mq_alloc_tag_set(set);
+	if (!ret)
+		dev->io_set_allocated = true;
+	return ret;
+}
+
+void tnvme_free_io_tag_set(struct tnvme_dev *dev)
+{
+	if (!dev->io_set_allocated)
+		return;
+	blk_mq_free_tag_set(&dev->io_set);
+	dev->io_set_allocated = false;
+}

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The completion path: from an interrupt to a finished request.
+ *
+ * When the controller has executed a command it writes a 16-byte
+ * completion queue entry (CQE, 4.2) into the CQ at its tail and raises the
+ * CQ's MSI-X interrupt.  The handler then
+ *
+ *   1. walks the CQ from cq_head while entries carry the current phase tag,
+ *   2. for each entry finds the request by its command id, saves status
+ *      and result, unmaps the data and hands the request to blk-mq,
+ *   3. writes the new head to the CQ head doorbell, once for the batch.
+ *
+ * There is no register to read: the phase tag in the entry itself says
+ * whether it is new (see tnvme_init_queue_state() in queues.c).
+ */
+#include <linux/interrupt.h>
+
+#include "tnvme.h"
+#include "trace.h"
+
+/* Does the CQ slot at cq_head hold a new entry? */
+static bool tnvme_cqe_pending(struct tnvme_queue *q, u16 slot, u8 phase)
+{
+	bool pending;
+
+	/* LAB-TODO(04) begin: a CQE is new when its phase tag matches ours */
+	/*
+	 * The controller writes the whole entry; the status field's bit 0 is
+	 * the phase tag.  READ_ONCE: the controller changes this memory
+	 * behind the compiler's back, so really load it every time.
+	 */
+	pending = (le16_to_cpu(READ_ONCE(q->cqes[slot].status)) & 1) == phase;
+	/* LAB-TODO(04) end */
+	return pending;
+}
+
+/*
+ * Move cq_head one slot on.  At the end of the ring, wrap and flip the
+ * phase we expect: on the next pass the controller writes the opposite
+ * value (3.3).
+ */
+static void tnvme_advance_cq_head(struct tnvme_queue *q)
+{
+	if (++q->cq_head == q->depth) {
+		q->cq_head = 0;
+		q->cq_phase ^= 1;
+	}
+}
+
+/*
+ * Tell the controller that slots before cq_head are free again.  Until we
+ * do, it cannot reuse them; a CQ that stays full stalls the queue.
+ */
+static void tnvme_ring_cq_doorbell(struct tnvme_queue *q, u16 reaped)
+{
+	writel(q->cq_head, q->cq_db);
+	trace_tnvme_cq_doorbell(q->dev->instance, q->qid, q->cq_head, reaped);
+}
+
+/* The tag set a queue's command ids belong to. */
+static struct blk_mq_tags *tnvme_queue_tags(struct tnvme_queue *q)
+{
+	if (!q->qid)
+		return q->dev->admin_set.tags[0];
+	return q->dev->io_set.tags[q->qid - 1];
+}
+
+/* Handle the CQE in slot @slot. */
+static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot)
+{
+	struct tnvme_dev *dev = q->dev;
+	struct nvme_completion *cqe = &q->cqes[slot];
+	u16 cid = READ_ONCE(cqe->command_id);
+	u16 status = le16_to_cpu(READ_ONCE(cqe->status)) >> 1;
+	u16 sq_head = le16_to_cpu(READ_ONCE(cqe->sq_head));
+	struct tnvme_iod *iod;
+	struct request *req;
+
+	trace_tnvme_cqe(dev->instance, q->qid, cid, slot, status, q->cq_phase,
+			sq_head);
+	/*
+	 * SQHD: how far the controller has consumed our SQ.  We never need
+	 * it for flow control (blk-mq's tag depth keeps the SQ from
+	 * overflowing), but it shows how far the controller has fetched.
+	 */
+	trace_tnvme_fetch(dev->instance, q->qid, sq_head);
+
+	/*
+	 * The command id is the request's tag.  A broken controller could
+	 * send any value, so check before trusting it.
+	 */
+	req = NULL;
+	if (cid < q->depth)
+		req = blk_mq_tag_to_rq(tnvme_queue_tags(q), cid);
+	if (unlikely(!req)) {
+		dev_warn(&dev->pdev->dev, "invalid command id %u on queue %u\n",
+			 cid, q->qid);
+		return;
+	}
+
+	iod = tnvme_iod(req);
+	iod->status = status;
+	iod->result = le64_to_cpu(READ_ONCE(cqe->result.u64));
+
+	trace_tnvme_rq_end(dev->instance, q->qid, cid, req->tag,
+			   raw_smp_processor_id(), iod->cmd.common.opcode,
+			   blk_rq_nr_phys_segments(req) &&
+			   req_op(req) != REQ_OP_DISCARD ?
+			   blk_rq_payload_bytes(req) : 0, status);
+	/* The controller is done with the data: unmap it (fires dma_unmap). */
+	tnvme_unmap_data(dev, req);
+
+	/*
+	 * blk_should_fake_timeout() lets fault injection
+	 * (/sys/block/<disk>/io-timeout-fail) drop this completion so that
+	 * the timeout handler gets exercised.  Otherwise hand the request to
+	 * blk-mq, which calls tnvme_complete_rq() on a suitable CPU.
+	 */
+	if (!blk_should_fake_timeout(req->q))
+		blk_mq_complete_request(req);
+}
+
+/*
+ * Reap every new CQE of @q.  Only one context may do this at a time: the
+ * queue's interrupt handler, or code that disabled that interrupt.
+ * Returns the number of entries reaped.
+ */
+int tnvme_reap_cq(struct tnvme_queue *q)
+{
+	u16 found = 0;
+
+	while (tnvme_cqe_pending(q, q->cq_head, q->cq_phase)) {
+		/*
+		 * The phase tag said "new"; the rest of the entry must not be
+		 * read before that load.  CPUs may reorder loads, so a read
+		 * barrier for DMA memory goes between them.
+		 */
+		dma_rmb();
+		tnvme_handle_cqe(q, q->cq_head);
+		tnvme_advance_cq_head(q);
+		found++;
+	}
+	if (found)
+		tnvme_ring_cq_doorbell(q, found);
+	return found;
+}
+
+/* Count the new entries without consuming them (for the irq trace). */
+static u16 tnvme_count_pending(struct tnvme_queue *q)
+{
+	u16 slot = q->cq_head, n = 0;
+	u8 phase = q->cq_phase;
+
+	while (n < q->depth && tnvme_cqe_pending(q, slot, phase)) {
+		n++;
+		if (++slot == q->depth) {
+			slot = 0;
+			phase ^= 1;
+		}
+	}
+	return n;
+}
+
+/*
+ * The MSI-X handler of one queue.  With managed affinity it runs on a CPU
+ * that submits to this queue.  IRQ_NONE tells the IRQ core nothing was
+ * there (it detects stuck, spurious interrupts that way).
+ */
+irqreturn_t tnvme_irq(int irq, void *data)
+{
+	struct tnvme_queue *q = data;
+
+	if (trace_tnvme_irq_enabled())
+		trace_tnvme_irq(q->dev->instance, q->qid, q->cq_vector, irq,
+				raw_smp_processor_id(), tnvme_count_pending(q));
+	return tnvme_reap_cq(q) ? IRQ_HANDLED : IRQ_NONE;
+}
+
+/* Reap a queue from outside its interrupt handler (timeout, recovery). */
+void tnvme_poll_queue_irqoff(struct tnvme_queue *q)
+{
+	int irq;
+
+	if (!q->cqes)
+		return;
+	if (!q->irq_requested) {
+		tnvme_reap_cq(q);
+		return;
+	}
+	irq = pci_irq_vector(q->dev->pdev, q->cq_vector);
+	disable_irq(irq);	/* also waits for a running handler */
+	tnvme_reap_cq(q);
+	enable_irq(irq);
+}
+
+/*
+ * Fail a request the controller will never complete (it was disabled).
+ * Used with blk_mq_tagset_busy_iter() by tnvme_kill_ctrl().
+ */
+bool tnvme_cancel_request(struct request *req, void *data)
+{
+	struct tnvme_queue *q = req->mq_hctx->driver_data;
+
+	if (blk_mq_request_completed(req))
+		return true;
+	tnvme_iod(req)->status = NVME_SC_HOST_ABORTED_CMD;
+	tnvme_unmap_data(q->dev, req);
+	blk_mq_complete_request(req);
+	return true;
+}
+
+/*
+ * blk-mq's timeout handler: a request has been in flight for io_timeout
+ * seconds.  First look whether its completion is simply sitting in the CQ
+ * (a lost interrupt).  If not, the controller stopped answering: disable
+ * it and fail everything outstanding (tnvme_kill_ctrl()).  The stock
+ * driver first tries an Abort command and a reset; we keep it simple.
+ */
+enum blk_eh_timer_return tnvme_timeout(struct request *req)
+{
+	struct tnvme_queue *q = req->mq_hctx->driver_data;
+	struct tnvme_dev *dev = q->dev;
+
+	tnvme_poll_queue_irqoff(q);
+	if (blk_mq_request_completed(req)) {
+		dev_warn(&dev->pdev->dev,
+			 "queue %u cid %u: completion found by polling (lost interrupt?)\n",
+			 q->qid, req->tag);
+		return BLK_EH_DONE;
+	}
+
+	dev_warn(&dev->pdev->dev, "queue %u cid %u opcode 0x%02x timed out\n",
+		 q->qid, req->tag, tnvme_iod(req)->cmd.common.opcode);
+	tnvme_kill_ctrl(dev, "command timeout");
+	return BLK_EH_DONE;
+}

@@ -1,0 +1,678 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tnvme - a teaching NVMe driver.  Start reading here.
+ *
+ * This file is the life of a controller: the module loads and registers a
+ * PCI driver; the PCI core calls tnvme_probe() for every NVMe controller
+ * not owned by another driver; probe brings the controller up in the order
+ * the NVM Express Base Specification 2.0 prescribes (3.5.1 "Memory-based
+ * Controller Initialization"):
+ *
+ *   1. map BAR0 and read CAP and VS                        (3.1.3.1, 3.1.3.2)
+ *   2. disable: CC.EN = 0, wait for CSTS.RDY = 0           (3.1.3.5, 3.1.3.6)
+ *   3. admin queues: AQA, ASQ, ACQ                         (3.1.3.8 - 3.1.3.10)
+ *   4. enable: CC.EN = 1, wait for CSTS.RDY = 1
+ *   5. Identify Controller, Set Features Number of Queues   (5.17, 5.27.1.5)
+ *   6. interrupts, then Create I/O CQ and SQ per queue      (5.4, 5.5)
+ *   7. Identify the namespaces and add a gendisk for each   (namespace.c)
+ *
+ * and tnvme_remove() undoes it all in reverse.
+ *
+ * Where the other steps live:
+ *   queues.c     queue memory, doorbells, MSI-X, create/delete I/O queues
+ *   admin.c      synchronous admin commands (Identify, Set Features)
+ *   io.c         blk-mq: turning a struct request into an NVMe command
+ *   irq.c        the interrupt handler and completion of requests
+ *   namespace.c  gendisks
+ *   chardev.c    /dev/tnvme<c> and the nvme-cli passthrough ioctls
+ *   trace.h      tracepoints
+ */
+#include <linux/delay.h>
+#include <linux/idr.h>
+#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+
+#include "tnvme.h"
+
+/* ---------------------------------------------------------------------
+ * Module parameters.  Each one rejects out-of-range values at load time
+ * (param_set_uint_minmax) instead of clamping them silently.
+ */
+
+unsigned int tnvme_io_queues = 64;
+unsigned int tnvme_io_depth = 256;
+unsigned int tnvme_io_timeout = 30;
+char *tnvme_serial;
+char *tnvme_pci_addr;
+
+static int io_queues_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 1024);
+}
+
+static const struct kernel_param_ops io_queues_ops = {
+	.set = io_queues_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(io_queues, &io_queues_ops, &tnvme_io_queues, 0444);
+MODULE_PARM_DESC(io_queues,
+		 "Maximum number of I/O queues (1-1024, default 64); the driver uses min(this, online CPUs, what the controller grants)");
+
+static int io_depth_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, TNVME_MIN_DEPTH, TNVME_MAX_DEPTH);
+}
+
+static const struct kernel_param_ops io_depth_ops = {
+	.set = io_depth_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(io_depth, &io_depth_ops, &tnvme_io_depth, 0444);
+MODULE_PARM_DESC(io_depth,
+		 "Entries per I/O queue (2-4096, default 256), also bounded by CAP.MQES");
+
+static int io_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 3600);
+}
+
+static const struct kernel_param_ops io_timeout_ops = {
+	.set = io_timeout_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(io_timeout, &io_timeout_ops, &tnvme_io_timeout, 0444);
+MODULE_PARM_DESC(io_timeout,
+		 "Seconds before a command counts as lost and the controller is disabled (1-3600, default 30)");
+
+module_param_named(serial, tnvme_serial, charp, 0444);
+MODULE_PARM_DESC(serial,
+		 "Only bind controllers whose Identify serial number is this (default: any)");
+
+module_param_named(pci_addr, tnvme_pci_addr, charp, 0444);
+MODULE_PARM_DESC(pci_addr,
+		 "Only bind the controller at this PCI address, e.g. 0000:02:00.0 (default: any)");
+
+/* Instance numbers c for /dev/tnvme<c> and tnvme<c>n<n>. */
+static DEFINE_IDA(tnvme_ida);
+
+/* ---------------------------------------------------------------------
+ * Lifetime of struct tnvme_dev.
+ */
+
+void tnvme_get_dev(struct tnvme_dev *dev)
+{
+	kref_get(&dev->ref);
+}
+
+static void tnvme_free_dev(struct kref *ref)
+{
+	struct tnvme_dev *dev = container_of(ref, struct tnvme_dev, ref);
+
+	ida_free(&tnvme_ida, dev->instance);
+	pci_dev_put(dev->pdev);
+	kfree(dev);
+}
+
+void tnvme_put_dev(struct tnvme_dev *dev)
+{
+	kref_put(&dev->ref, tnvme_free_dev);
+}
+
+/* ---------------------------------------------------------------------
+ * Controller registers (3.1).  All of them live in BAR0.  CAP is 64 bits
+ * wide; like the stock driver we read it as two 32-bit halves, low first,
+ * which the spec allows and which works on every platform.
+ */
+
+static u32 tnvme_readl(struct tnvme_dev *dev, u32 reg)
+{
+	return readl(dev->bar + reg);
+}
+
+static void tnvme_writel(struct tnvme_dev *dev, u32 val, u32 reg)
+{
+	writel(val, dev->bar + reg);
+}
+
+/* Decode CAP and VS into the numbers the rest of the driver uses. */
+static int tnvme_read_cap(struct tnvme_dev *dev)
+{
+	u64 cap = lo_hi_readq(dev->bar + NVME_REG_CAP);
+
+	/* All ones means the device fell off the bus (or is not there). */
+	if (cap == ~0ULL) {
+		dev_err(&dev->pdev->dev, "CAP reads all ones: no device\n");
+		return -ENODEV;
+	}
+	dev->cap = cap;
+	dev->vs = tnvme_readl(dev, NVME_REG_VS);
+
+	/* CAP.MQES is 0-based: the largest I/O queue has MQES + 1 entries. */
+	dev->mqes = NVME_CAP_MQES(cap) + 1;
+
+	/*
+	 * CAP.DSTRD: doorbell registers are (4 << DSTRD) bytes apart, so a
+	 * controller (or a hypervisor) can put each one in its own cache line
+	 * or page.
+	 */
+	dev->db_stride = 4 << NVME_CAP_STRIDE(cap);
+
+	/*
+	 * CAP.TO: worst-case time for CSTS.RDY to follow CC.EN, in 500 ms
+	 * units.  A value of 0 would be a broken controller; give it 500 ms.
+	 */
+	dev->ready_timeout_ms = max_t(u32, NVME_CAP_TIMEOUT(cap), 1) * 500;
+
+	dev_info(&dev->pdev->dev,
+		 "NVMe %u.%u.%u: MQES %u DSTRD %u (stride %u B) TO %u ms CSS 0x%llx MPSMIN %llu (%u B)\n",
+		 dev->vs >> 16, (dev->vs >> 8) & 0xff, dev->vs & 0xff,
+		 dev->mqes, (u32)NVME_CAP_STRIDE(cap), dev->db_stride,
+		 dev->ready_timeout_ms, NVME_CAP_CSS(cap), NVME_CAP_MPSMIN(cap),
+		 1U << (12 + NVME_CAP_MPSMIN(cap)));
+
+	/* We only speak the NVM command set (CAP.CSS bit 0). */
+	if (!(NVME_CAP_CSS(cap) & NVME_CAP_CSS_NVM)) {
+		dev_err(&dev->pdev->dev, "controller lacks the NVM command set\n");
+		return -ENODEV;
+	}
+	/* All PRP arithmetic assumes 4 KiB controller pages (CC.MPS = 0). */
+	if (NVME_CAP_MPSMIN(cap) > TNVME_CTRL_PAGE_SHIFT - 12) {
+		dev_err(&dev->pdev->dev, "controller needs pages above 4 KiB\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/*
+ * Wait until CSTS.RDY equals @ready, for at most CAP.TO.  CSTS.CFS (fatal
+ * status) set or an all-ones read means the controller will never get
+ * there, so stop early.
+ */
+static int tnvme_wait_ready(struct tnvme_dev *dev, bool ready)
+{
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(dev->ready_timeout_ms);
+	u32 csts;
+
+	for (;;) {
+		csts = tnvme_readl(dev, NVME_REG_CSTS);
+		if (csts == ~0U)
+			return -ENODEV;
+		if (!!(csts & NVME_CSTS_RDY) == ready)
+			return 0;
+		if (csts & NVME_CSTS_CFS) {
+			dev_err(&dev->pdev->dev, "controller fatal status\n");
+			return -EIO;
+		}
+		if (time_after(jiffies, deadline)) {
+			dev_err(&dev->pdev->dev,
+				"CSTS.RDY stuck at %u after %u ms\n",
+				!ready, dev->ready_timeout_ms);
+			return -ETIMEDOUT;
+		}
+		usleep_range(1000, 2000);
+	}
+}
+
+/*
+ * Disable: clear CC.EN and wait for CSTS.RDY = 0 (3.5.2).  This is also a
+ * controller reset: the controller drops every I/O queue and forgets the
+ * admin queue's head and tail, so the host must rebuild all queues after.
+ */
+int tnvme_disable_ctrl(struct tnvme_dev *dev)
+{
+	u32 cc = tnvme_readl(dev, NVME_REG_CC);
+
+	if (cc & NVME_CC_ENABLE)
+		tnvme_writel(dev, cc & ~NVME_CC_ENABLE, NVME_REG_CC);
+	return tnvme_wait_ready(dev, false);
+}
+
+/*
+ * Enable: program CC and set CC.EN (3.1.3.5).  The admin queue registers
+ * must already hold the admin queue addresses.
+ *   CSS    = NVM command set
+ *   MPS    = 0, 4 KiB memory pages (2 ^ (12 + MPS))
+ *   AMS    = round robin arbitration
+ *   IOSQES = 6 (64-byte SQ entries), IOCQES = 4 (16-byte CQ entries)
+ */
+int tnvme_enable_ctrl(struct tnvme_dev *dev)
+{
+	u32 cc = NVME_CC_CSS_NVM |
+		 ((TNVME_CTRL_PAGE_SHIFT - 12) << NVME_CC_MPS_SHIFT) |
+		 NVME_CC_AMS_RR | NVME_CC_SHN_NONE |
+		 NVME_CC_IOSQES | NVME_CC_IOCQES;
+
+	tnvme_writel(dev, cc, NVME_REG_CC);
+	tnvme_writel(dev, cc | NVME_CC_ENABLE, NVME_REG_CC);
+	return tnvme_wait_ready(dev, true);
+}
+
+/*
+ * Normal shutdown (3.6.1): set CC.SHN = 01b and wait for CSTS.SHST = 10b,
+ * so a controller with a volatile write cache can flush it.  We wait at
+ * most CAP.TO; RTD3E would give a better bound but is optional.
+ */
+void tnvme_shutdown_ctrl(struct tnvme_dev *dev)
+{
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(dev->ready_timeout_ms);
+	u32 cc = tnvme_readl(dev, NVME_REG_CC);
+	u32 csts;
+
+	cc = (cc & ~NVME_CC_SHN_MASK) | NVME_CC_SHN_NORMAL;
+	tnvme_writel(dev, cc, NVME_REG_CC);
+	for (;;) {
+		csts = tnvme_readl(dev, NVME_REG_CSTS);
+		if (csts == ~0U ||
+		    (csts & NVME_CSTS_SHST_MASK) == NVME_CSTS_SHST_CMPLT)
+			break;
+		if (time_after(jiffies, deadline)) {
+			dev_warn(&dev->pdev->dev, "shutdown did not complete\n");
+			break;
+		}
+		usleep_range(1000, 2000);
+	}
+}
+
+/*
+ * Admin queue bring-up: disable, program AQA/ASQ/ACQ, enable.  Used by
+ * probe and by reset; the queue memory and its interrupt already exist.
+ */
+static int tnvme_start_admin_queue(struct tnvme_dev *dev)
+{
+	int ret;
+
+	ret = tnvme_disable_ctrl(dev);
+	if (ret)
+		return ret;
+	tnvme_init_queue_state(tnvme_admin_queue(dev));
+	tnvme_program_admin_queue(dev);
+	return tnvme_enable_ctrl(dev);
+}
+
+/*
+ * Ask for queues and decide how many I/O queues to use:
+ * min(online CPUs, what the controller grants, the io_queues parameter).
+ * More queues than CPUs would never be used by blk-mq's CPU mapping.
+ */
+static int tnvme_pick_queue_count(struct tnvme_dev *dev, unsigned int *nr)
+{
+	unsigned int wanted = min(num_online_cpus(), tnvme_io_queues);
+	unsigned int granted;
+	int ret;
+
+	ret = tnvme_set_queue_count(dev, wanted, &granted);
+	if (ret)
+		return ret;
+	*nr = min(wanted, granted);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Recovery.
+ */
+
+/*
+ * tnvme_kill_ctrl - give up on a controller that stopped answering.
+ *
+ * Called when a command timed out.  A command the controller still owns
+ * may still DMA into its buffer, so we cannot just fail the request: we
+ * first disable the controller (after CSTS.RDY = 0 it does no more DMA),
+ * then fail every outstanding request.  The controller stays dead until a
+ * reset (NVME_IOCTL_RESET) or rebind; new requests fail at once.
+ */
+void tnvme_kill_ctrl(struct tnvme_dev *dev, const char *why)
+{
+	unsigned int i;
+
+	mutex_lock(&dev->kill_lock);
+	if (!dev->dead)
+		dev_err(&dev->pdev->dev, "%s: disabling controller\n", why);
+	WRITE_ONCE(dev->dead, true);
+
+	/* Wait until no CPU is inside queue_rq(), and keep them out. */
+	tnvme_quiesce_namespaces(dev, true);
+	blk_mq_quiesce_queue(dev->admin_q);
+
+	tnvme_disable_ctrl(dev);
+	for (i = 0; i <= dev->nr_io_queues; i++)
+		dev->queues[i].live = false;
+
+	/* Complete what did finish, then cancel the rest. */
+	for (i = 0; i <= dev->nr_io_queues; i++)
+		tnvme_poll_queue_irqoff(&dev->queues[i]);
+	if (dev->io_set_allocated)
+		blk_mq_tagset_busy_iter(&dev->io_set, tnvme_cancel_request,
+					NULL);
+	blk_mq_tagset_busy_iter(&dev->admin_set, tnvme_cancel_request, NULL);
+
+	/* Let new requests in again: queue_rq() fails them while dead. */
+	blk_mq_unquiesce_queue(dev->admin_q);
+	tnvme_quiesce_namespaces(dev, false);
+	mutex_unlock(&dev->kill_lock);
+}
+
+/*
+ * tnvme_reset_ctrl - controller reset, as NVME_IOCTL_RESET asks.
+ *
+ * Freeze all queues (waits until no request is in flight), disable the
+ * controller, which deletes all I/O queues on its side, then rebuild the
+ * admin queue and the same number of I/O queues and let I/O flow again.
+ * This also revives a controller tnvme_kill_ctrl() gave up on.
+ */
+int tnvme_reset_ctrl(struct tnvme_dev *dev)
+{
+	unsigned int i, nr;
+	int ret;
+
+	mutex_lock(&dev->ctrl_lock);
+	tnvme_freeze_namespaces(dev);
+	blk_mq_freeze_queue(dev->admin_q);
+
+	for (i = 0; i <= dev->nr_io_queues; i++)
+		dev->queues[i].live = false;
+	ret = tnvme_start_admin_queue(dev);
+	WRITE_ONCE(dev->dead, ret != 0);
+	blk_mq_unfreeze_queue(dev->admin_q);
+	if (ret)
+		goto out;
+
+	/* The queue count must be set again after every reset (5.27.1.5). */
+	ret = tnvme_pick_queue_count(dev, &nr);
+	if (!ret && nr < dev->nr_io_queues)
+		ret = -EIO;
+	if (!ret)
+		ret = tnvme_create_io_queues(dev);
+	if (ret)
+		WRITE_ONCE(dev->dead, true);
+out:
+	tnvme_unfreeze_namespaces(dev);
+	mutex_unlock(&dev->ctrl_lock);
+	dev_info(&dev->pdev->dev, "reset %s\n", ret ? "failed" : "done");
+	return ret;
+}
+
+/* ---------------------------------------------------------------------
+ * PCI driver.
+ */
+
+/* Map BAR0, which holds the registers and, from 0x1000 on, the doorbells. */
+static int tnvme_map_bar(struct tnvme_dev *dev)
+{
+	struct pci_dev *pdev = dev->pdev;
+	int ret;
+
+	ret = pci_enable_device_mem(pdev);
+	if (ret)
+		return ret;
+	pci_set_master(pdev);	/* the controller DMAs queues and data */
+
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		goto disable;
+	ret = pci_request_mem_regions(pdev, "tnvme");
+	if (ret)
+		goto disable;
+
+	dev->bar_size = pci_resource_len(pdev, 0);
+	if (dev->bar_size < NVME_REG_DBS + 8) {
+		ret = -ENODEV;
+		goto release;
+	}
+	dev->bar = pci_iomap(pdev, 0, 0);
+	if (!dev->bar) {
+		ret = -ENOMEM;
+		goto release;
+	}
+	return 0;
+
+release:
+	pci_release_mem_regions(pdev);
+disable:
+	pci_disable_device(pdev);
+	return ret;
+}
+
+static void tnvme_unmap_bar(struct tnvme_dev *dev)
+{
+	pci_iounmap(dev->pdev, dev->bar);
+	pci_release_mem_regions(dev->pdev);
+	pci_disable_device(dev->pdev);
+}
+
+/*
+ * The bring-up after the admin queue works: identify, queues, disks.
+ * Split from probe so probe's unwinding stays readable.
+ */
+static int tnvme_setup_io(struct tnvme_dev *dev)
+{
+	struct device *d = &dev->pdev->dev;
+	unsigned int nr;
+	int ret;
+
+	ret = tnvme_identify_ctrl(dev);
+	if (ret)
+		return ret;
+	if (tnvme_serial && *tnvme_serial && strcmp(dev->serial, tnvme_serial)) {
+		dev_info(d, "serial '%s' does not match serial=%s, not binding\n",
+			 dev->serial, tnvme_serial);
+		return -ENODEV;
+	}
+
+	ret = tnvme_pick_queue_count(dev, &nr);
+	if (ret)
+		return ret;
+	ret = tnvme_setup_irq_vectors(dev, nr);
+	if (ret)
+		return ret;
+	ret = tnvme_create_io_queues(dev);
+	if (ret)
+		return ret;
+	return tnvme_alloc_io_tag_set(dev);
+}
+
+static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct tnvme_dev *dev;
+	const char *step;
+	int ret;
+
+	if (tnvme_pci_addr && *tnvme_pci_addr &&
+	    strcmp(pci_name(pdev), tnvme_pci_addr))
+		return -ENODEV;
+
+	dev = kzalloc_node(sizeof(*dev), GFP_KERNEL, dev_to_node(&pdev->dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->pdev = pci_dev_get(pdev);
+	kref_init(&dev->ref);
+	mutex_init(&dev->ctrl_lock);
+	mutex_init(&dev->kill_lock);
+	init_rwsem(&dev->ioctl_rwsem);
+	INIT_LIST_HEAD(&dev->namespaces);
+	pci_set_drvdata(pdev, dev);
+
+	ret = ida_alloc_max(&tnvme_ida, TNVME_MAX_CTRLS - 1, GFP_KERNEL);
+	if (ret < 0) {
+		pci_dev_put(pdev);
+		kfree(dev);
+		return ret;
+	}
+	dev->instance = ret;
+
+	step = "mapping BAR0";
+	ret = tnvme_map_bar(dev);
+	if (ret)
+		goto put;
+	step = "reading CAP";
+	ret = tnvme_read_cap(dev);
+	if (ret)
+		goto unmap;
+
+	/* Queue array: admin + at most one I/O queue per possible CPU. */
+	step = "allocating queues";
+	dev->queues = kcalloc(1 + min(num_possible_cpus(), tnvme_io_queues),
+			      sizeof(*dev->queues), GFP_KERNEL);
+	if (!dev->queues) {
+		ret = -ENOMEM;
+		goto unmap;
+	}
+	ret = tnvme_alloc_queue(dev, 0, TNVME_ADMIN_DEPTH);
+	if (ret)
+		goto free_queues;
+
+	/*
+	 * One MSI-X vector for the admin queue for now; once we know how
+	 * many I/O queues we get, tnvme_setup_irq_vectors() asks for more.
+	 */
+	step = "allocating MSI-X";
+	ret = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
+	if (ret < 0)
+		goto free_queues;
+	ret = tnvme_request_irq(tnvme_admin_queue(dev));
+	if (ret)
+		goto free_vectors;
+
+	step = "enabling the controller";
+	ret = tnvme_start_admin_queue(dev);
+	if (ret)
+		goto free_irqs;
+
+	step = "creating the admin request queue";
+	ret = tnvme_create_pools(dev);
+	if (ret)
+		goto disable;
+	ret = tnvme_alloc_admin_queue(dev);
+	if (ret)
+		goto destroy_pools;
+
+	step = "setting up I/O queues";
+	ret = tnvme_setup_io(dev);
+	if (ret)
+		goto delete_io_queues;
+
+	step = "adding /dev/tnvme";
+	ret = tnvme_add_chardev(dev);
+	if (ret)
+		goto free_io_set;
+
+	step = "adding namespaces";
+	ret = tnvme_scan_namespaces(dev);
+	if (ret)
+		goto del_chardev;
+
+	dev_info(&pdev->dev,
+		 "tnvme%d: %s serial %s, %u I/O queues of depth %u, %u MSI-X vectors\n",
+		 dev->instance, dev->model, dev->serial, dev->nr_io_queues,
+		 dev->io_depth, dev->nr_io_queues + 1);
+	return 0;
+
+del_chardev:
+	tnvme_del_chardev(dev);
+free_io_set:
+	tnvme_free_io_tag_set(dev);
+delete_io_queues:
+	tnvme_delete_io_queues(dev);
+	tnvme_free_admin_queue(dev);
+destroy_pools:
+	tnvme_destroy_pools(dev);
+disable:
+	tnvme_disable_ctrl(dev);
+free_irqs:
+	tnvme_free_irqs(dev);
+free_vectors:
+	pci_free_irq_vectors(pdev);
+free_queues:
+	tnvme_free_queues(dev);
+unmap:
+	tnvme_unmap_bar(dev);
+put:
+	if (ret != -ENODEV)
+		dev_err(&pdev->dev, "probe failed while %s: %d\n", step, ret);
+	pci_set_drvdata(pdev, NULL);
+	tnvme_put_dev(dev);
+	return ret;
+}
+
+static void tnvme_remove(struct pci_dev *pdev)
+{
+	struct tnvme_dev *dev = pci_get_drvdata(pdev);
+
+	/* Wait for running ioctls, refuse new ones. */
+	down_write(&dev->ioctl_rwsem);
+	dev->removing = true;
+	up_write(&dev->ioctl_rwsem);
+	tnvme_del_chardev(dev);
+
+	/* del_gendisk() waits for the I/O the disks still have in flight. */
+	tnvme_remove_namespaces(dev);
+
+	/* Tell the controller the queues are gone, then shut it down. */
+	tnvme_delete_io_queues(dev);
+	if (!READ_ONCE(dev->dead))
+		tnvme_shutdown_ctrl(dev);
+	tnvme_disable_ctrl(dev);
+
+	tnvme_free_io_tag_set(dev);
+	tnvme_free_admin_queue(dev);
+	tnvme_destroy_pools(dev);
+	tnvme_free_irqs(dev);
+	pci_free_irq_vectors(pdev);
+	tnvme_free_queues(dev);
+	tnvme_unmap_bar(dev);
+	pci_set_drvdata(pdev, NULL);
+	dev_info(&pdev->dev, "tnvme%d removed\n", dev->instance);
+	tnvme_put_dev(dev);
+}
+
+/*
+ * Match by PCI class code, not by vendor/device id: 0x010802 is
+ * "mass storage / non-volatile memory / NVM Express".  A device already
+ * bound to another driver (normally "nvme") is never offered to us; the
+ * lab moves one controller over with driver_override (tools/tnvme-bind).
+ */
+static const struct pci_device_id tnvme_id_table[] = {
+	{ PCI_DEVICE_CLASS(PCI_CLASS_STORAGE_EXPRESS, 0xffffff) },
+	{ 0, }
+};
+MODULE_DEVICE_TABLE(pci, tnvme_id_table);
+
+static struct pci_driver tnvme_pci_driver = {
+	.name		= "tnvme",
+	.id_table	= tnvme_id_table,
+	.probe		= tnvme_probe,
+	.remove		= tnvme_remove,
+};
+
+static int __init tnvme_init(void)
+{
+	int ret;
+
+	ret = tnvme_chardev_init();
+	if (ret)
+		return ret;
+	ret = pci_register_driver(&tnvme_pci_driver);
+	if (ret)
+		tnvme_chardev_exit();
+	return ret;
+}
+
+static void __exit tnvme_exit(void)
+{
+	pci_unregister_driver(&tnvme_pci_driver);
+	tnvme_chardev_exit();
+	ida_destroy(&tnvme_ida);
+}
+
+module_init(tnvme_init);
+module_exit(tnvme_exit);
+
+MODULE_AUTHOR("tnvme authors");
+MODULE_DESCRIPTION("tnvme: a teaching NVMe PCIe driver");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tnvme - a teaching NVMe driver.
+ *
+ * This header holds the three data structures everything else works on,
+ * in the order a reader meets them:
+ *
+ *   struct tnvme_dev    one NVMe controller (one PCI function)
+ *   struct tnvme_queue  one submission/completion queue pair
+ *   struct tnvme_iod    per-request driver data ("I/O descriptor"),
+ *                       stored by blk-mq right behind each struct request
+ *   struct tnvme_ns     one namespace, exposed as a gendisk
+ *
+ * The register layout, command and completion formats come from
+ * <linux/nvme.h>; this driver never redefines them.
+ *
+ * Spec references are to the NVM Express Base Specification 2.0.
+ */
+#ifndef TNVME_H
+#define TNVME_H
+
+#include <linux/blk-mq.h>
+#include <linux/cdev.h>
+#include <linux/dmapool.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/nvme.h>
+#include <linux/pci.h>
+#include <linux/rwsem.h>
+#include <linux/scatterlist.h>
+#include <linux/spinlock.h>
+
+/*
+ * Memory page size the driver programs into CC.MPS (3.1.3.5).  The
+ * controller interprets every PRP entry in units of this size, so all PRP
+ * arithmetic below uses it, not the CPU's PAGE_SIZE.  4 KiB is the
+ * smallest size every controller must support (CAP.MPSMIN = 0 means
+ * 2 ^ (12 + 0) bytes).
+ */
+#define TNVME_CTRL_PAGE_SHIFT	12
+#define TNVME_CTRL_PAGE_SIZE	BIT(TNVME_CTRL_PAGE_SHIFT)
+
+/* One PRP entry is a 64-bit address (4.1.1). */
+#define TNVME_PRPS_PER_PAGE	(TNVME_CTRL_PAGE_SIZE / sizeof(__le64))
+
+/*
+ * Size of the blocks in the "small" PRP list pool.  A 256-byte list holds
+ * 32 entries, enough for transfers up to 128 KiB; most requests are that
+ * small, so they don't need to take a whole 4 KiB page.
+ */
+#define TNVME_SMALL_POOL_SIZE	256
+
+/*
+ * Our own cap on the transfer size of one request, whatever MDTS says.
+ * It bounds the PRP list pages a request can need (see TNVME_MAX_LIST_PAGES).
+ */
+#define TNVME_MAX_XFER		SZ_4M
+
+/* Scatter/gather segments per request; the block layer splits bigger bios. */
+#define TNVME_MAX_SEGS		128
+
+/*
+ * Worst case of PRP entries for one request: every controller page of
+ * TNVME_MAX_XFER plus one for an unaligned start.  Each list page holds
+ * TNVME_PRPS_PER_PAGE entries, but when a list continues on another page
+ * its last slot holds the pointer to that next page (4.1.1), so only
+ * TNVME_PRPS_PER_PAGE - 1 of them carry data on every page but the last.
+ */
+#define TNVME_MAX_PRPS		(TNVME_MAX_XFER / TNVME_CTRL_PAGE_SIZE + 1)
+#define TNVME_MAX_LIST_PAGES	DIV_ROUND_UP(TNVME_MAX_PRPS, TNVME_PRPS_PER_PAGE - 1)
+
+/* Admin queue depth: 32 entries, so 31 commands in flight (see queues.c). */
+#define TNVME_ADMIN_DEPTH	32
+
+/* Bounds of the I/O queue depth parameter. */
+#define TNVME_MIN_DEPTH		2
+#define TNVME_MAX_DEPTH		4096
+
+/* /dev/tnvme<c> minors, and the largest instance number c. */
+#define TNVME_MAX_CTRLS		64
+
+/* Module parameters (defined and range-checked in probe.c). */
+extern unsigned int tnvme_io_queues;
+extern unsigned int tnvme_io_depth;
+extern unsigned int tnvme_io_timeout;
+extern char *tnvme_serial;
+extern char *tnvme_pci_addr;
+
+struct tnvme_dev;
+
+/*
+ * One queue pair.  Queue 0 is the admin queue; queues 1..nr_io_queues are
+ * I/O queues.  Each I/O SQ has its own CQ with the same id (qid), and each
+ * CQ has its own MSI-X vector.
+ */
+struct tnvme_queue {
+	struct tnvme_dev *dev;
+	u16 qid;
+	u16 depth;		/* entries in the SQ and in the CQ */
+
+	/* Submission side, protected by sq_lock. */
+	spinlock_t sq_lock;
+	struct nvme_command *sq_cmds;	/* host memory the controller reads */
+	dma_addr_t sq_dma;
+	u16 sq_tail;		/* next free SQ slot */
+	u16 last_sq_tail;	/* tail value of the last SQ doorbell write */
+	u32 __iomem *sq_db;	/* SQ y Tail Doorbell (3.1.3.22) */
+
+	/*
+	 * Completion side.  Only the interrupt handler touches these (or
+	 * code that has disabled that interrupt first), so no lock.
+	 */
+	struct nvme_completion *cqes;	/* host memory the controller writes */
+	dma_addr_t cq_dma;
+	u16 cq_head;		/* next CQ slot to look at */
+	u8 cq_phase;		/* phase tag value that means "new" (3.3.3.2) */
+	u32 __iomem *cq_db;	/* CQ y Head Doorbell (3.1.3.23) */
+
+	/* Interrupt. */
+	u16 cq_vector;		/* MSI-X vector index */
+	bool irq_requested;
+	char irq_name[24];	/* "tnvme<c>q<qid>", shown in /proc/interrupts */
+
+	/* Set once the controller knows this queue (Create I/O SQ done). */
+	bool live;
+};
+
+/*
+ * Per-request data.  blk-mq allocates one behind every struct request
+ * (tag_set.cmd_size) and blk_mq_rq_to_pdu() finds it.
+ */
+struct tnvme_iod {
+	/* The command as it will be copied into the SQ. */
+	struct nvme_command cmd;
+
+	/* Filled in from the completion queue entry. */
+	u16 status;		/* CQE status field >> 1 (no phase bit) */
+	u64 result;		/* CQE dword 0 (and 1) */
+
+	/* Data mapping (io.c). */
+	int nents;		/* mapped sg entries, 0 = nothing mapped */
+	bool mapped;		/* dma_map_sg() done, must be undone */
+	u32 prp_entries;	/* PRP entries used (PRP1/PRP2 + list) */
+	u16 nr_list_pages;	/* PRP list pages in use */
+	bool small_list;	/* the one list page came from the small pool */
+	__le64 *list[TNVME_MAX_LIST_PAGES];
+	dma_addr_t list_dma[TNVME_MAX_LIST_PAGES];
+
+	/* Dataset Management range for discard (one range per request). */
+	struct nvme_dsm_range *dsm;
+	dma_addr_t dsm_dma;
+
+	struct scatterlist sg[TNVME_MAX_SEGS];
+};
+
+/* One namespace, one gendisk. */
+struct tnvme_ns {
+	struct list_head entry;
+	struct tnvme_dev *dev;
+	u32 nsid;
+	u8 lba_shift;		/* log2 of the logical block size */
+	u64 nsze;		/* namespace size in logical blocks */
+	struct gendisk *disk;
+};
+
+/* One controller. */
+struct tnvme_dev {
+	struct pci_dev *pdev;
+	int instance;		/* c in /dev/tnvme<c>, tnvme<c>n<n> */
+	void __iomem *bar;	/* BAR0: controller registers (3.1) */
+	u32 bar_size;
+
+	/* Capabilities decoded from CAP and VS (3.1.3.1, 3.1.3.2). */
+	u64 cap;
+	u32 vs;
+	u32 db_stride;		/* bytes between doorbells: 4 << CAP.DSTRD */
+	u32 ready_timeout_ms;	/* CAP.TO is in units of 500 ms */
+	u16 mqes;		/* max entries per I/O queue (CAP.MQES + 1) */
+
+	/* From Identify Controller (5.17.2.1). */
+	char serial[21];
+	char model[41];
+	u32 max_xfer;		/* bytes per command: MDTS, capped */
+	u16 oncs;		/* optional NVM commands supported */
+	u8 vwc;			/* volatile write cache present */
+	u32 nn;			/* number of namespaces */
+
+	/* Queues: queues[0] is admin, queues[1..nr_io_queues] are I/O. */
+	struct tnvme_queue *queues;
+	unsigned int nr_io_queues;
+	unsigned int io_depth;
+
+	/* Pools for PRP lists (io.c). */
+	struct dma_pool *prp_page_pool;
+	struct dma_pool *prp_small_pool;
+
+	/* blk-mq: one tag set for the admin queue, one for all I/O queues. */
+	struct blk_mq_tag_set admin_set;
+	struct request_queue *admin_q;
+	struct blk_mq_tag_set io_set;
+	bool io_set_allocated;
+
+	struct list_head namespaces;
+
+	/* Char device /dev/tnvme<c>. */
+	struct cdev cdev;
+	struct device *cdev_device;
+	bool cdev_added;
+
+	/*
+	 * ctrl_lock serialises resets.  kill_lock serialises the recovery
+	 * from a timeout (tnvme_kill_ctrl); it is separate because a timeout
+	 * can strike while a reset or remove is waiting for a command.
+	 */
+	struct mutex ctrl_lock;	/* held across a reset */
+	struct mutex kill_lock;	/* held across timeout recovery */
+	bool dead;		/* controller disabled after a failure */
+
+	/*
+	 * Lifetime.  remove() can run while /dev/tnvme<c> or a gendisk is
+	 * still open, so the struct is reference counted: probe holds one
+	 * reference, every open char device and every namespace one more.
+	 * ioctl_rwsem lets remove() wait for running ioctls and then refuse
+	 * new ones (removing = true).
+	 */
+	struct kref ref;
+	struct rw_semaphore ioctl_rwsem;
+	bool removing;
+};
+
+static inline struct tnvme_iod *tnvme_iod(struct request *req)
+{
+	return blk_mq_rq_to_pdu(req);
+}
+
+static inline struct tnvme_queue *tnvme_admin_queue(struct tnvme_dev *dev)
+{
+	return &dev->queues[0];
+}
+
+/* probe.c: lifetime and controller registers */
+void tnvme_get_dev(struct tnvme_dev *dev);
+void tnvme_put_dev(struct tnvme_dev *dev);
+int tnvme_disable_ctrl(struct tnvme_dev *dev);
+int tnvme_enable_ctrl(struct tnvme_dev *dev);
+void tnvme_shutdown_ctrl(struct tnvme_dev *dev);
+int tnvme_reset_ctrl(struct tnvme_dev *dev);
+void tnvme_kill_ctrl(struct tnvme_dev *dev, const char *why);
+
+/* queues.c: queue memory, doorbells, IRQs, admin and I/O queue setup */
+int tnvme_alloc_queue(struct tnvme_dev *dev, u16 qid, u16 depth);
+void tnvme_free_queues(struct tnvme_dev *dev);
+void tnvme_init_queue_state(struct tnvme_queue *q);
+void tnvme_program_admin_queue(struct tnvme_dev *dev);
+int tnvme_request_irq(struct tnvme_queue *q);
+void tnvme_free_irqs(struct tnvme_dev *dev);
+int tnvme_setup_irq_vectors(struct tnvme_dev *dev, unsigned int nr_io);
+int tnvme_create_io_queues(struct tnvme_dev *dev);
+void tnvme_delete_io_queues(struct tnvme_dev *dev);
+
+/* admin.c: synchronous admin commands */
+int tnvme_execute_cmd(struct request_queue *q, struct nvme_command *cmd,
+		      void *kbuf, void __user *ubuf, unsigned int len,
+		      unsigned int timeout_ms, u64 *result);
+int tnvme_submit_sync(struct tnvme_dev *dev, struct nvme_command *cmd,
+		      void *buf, unsigned int len, u64 *result);
+int tnvme_identify_ctrl(struct tnvme_dev *dev);
+int tnvme_set_queue_count(struct tnvme_dev *dev, unsigned int wanted,
+			  unsigned int *granted);
+int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid,
+		      struct nvme_id_ns *id);
+int tnvme_active_ns_list(struct tnvme_dev *dev, __le32 *list);
+
+/* io.c: blk-mq operations, data mapping */
+extern const struct blk_mq_ops tnvme_admin_mq_ops;
+extern const struct blk_mq_ops tnvme_io_mq_ops;
+int tnvme_create_pools(struct tnvme_dev *dev);
+void tnvme_destroy_pools(struct tnvme_dev *dev);
+void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req);
+int tnvme_alloc_admin_queue(struct tnvme_dev *dev);
+void tnvme_free_admin_queue(struct tnvme_dev *dev);
+int tnvme_alloc_io_tag_set(struct tnvme_dev *dev);
+void tnvme_set_queue_limits(struct tnvme_dev *dev, struct request_queue *q);
+void tnvme_free_io_tag_set(struct tnvme_dev *dev);
+
+/* irq.c: interrupts and completion */
+irqreturn_t tnvme_irq(int irq, void *data);
+int tnvme_reap_cq(struct tnvme_queue *q);
+void tnvme_poll_queue_irqoff(struct tnvme_queue *q);
+bool tnvme_cancel_request(struct request *req, void *data);
+enum blk_eh_timer_return tnvme_timeout(struct request *req);
+
+/* namespace.c: gendisks */
+int tnvme_scan_namespaces(struct tnvme_dev *dev);
+void tnvme_remove_namespaces(struct tnvme_dev *dev);
+void tnvme_freeze_namespaces(struct tnvme_dev *dev);
+void tnvme_unfreeze_namespaces(struct tnvme_dev *dev);
+void tnvme_quiesce_namespaces(struct tnvme_dev *dev, bool quiesce);
+
+/* chardev.c: /dev/tnvme<c> and the passthrough ioctls */
+int tnvme_chardev_init(void);
+void tnvme_chardev_exit(void);
+int tnvme_add_chardev(struct tnvme_dev *dev);
+void tnvme_del_chardev(struct tnvme_dev *dev);
+int tnvme_ns_ioctl(struct block_device *bdev, fmode_t mode,
+		   unsigned int cmd, unsigned long arg);
+
+#endif /* TNVME_H */

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tnvme tracepoints: one event per step in the life of an NVMe command.
+ *
+ * How a trace header works (see samples/trace_events/trace-events-sample.h
+ * in the kernel tree for the full tour):
+ *
+ *  - Every .c file that fires events includes this header normally and
+ *    gets inline trace_<name>() functions.  While an event is disabled,
+ *    each call is a static branch (a NOP patched into the code), so it costs
+ *    nothing measurable.
+ *  - Exactly one .c file (trace.c) defines CREATE_TRACE_POINTS before
+ *    including it; <trace/define_trace.h> then re-reads this file several
+ *    times (hence TRACE_HEADER_MULTI_READ) to generate the event code and
+ *    the /sys/kernel/tracing/events/tnvme/<name>/format descriptions.
+ *  - DECLARE_EVENT_CLASS describes a record layout and how to print it;
+ *    DEFINE_EVENT creates an event with that class;
+ *    DEFINE_EVENT_PRINT creates one that shares the layout but prints
+ *    differently (used for the two doorbells).
+ *
+ * The record layouts below are a contract: tools/nvmescope reads the raw
+ * records from BPF without type information, so the fields, their order
+ * and their fixed-width types must not change.  docs/tracepoints.md
+ * documents every field.  "ctrl" is always the instance number c of
+ * /dev/tnvme<c>; "qid" 0 is the admin queue.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM tnvme
+
+#if !defined(_TNVME_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TNVME_TRACE_H
+
+#include <linux/tracepoint.h>
+
+/*
+ * Step 1: the driver copied a command into a submission queue slot.
+ * nlb is the 1-based number of logical blocks (0 for commands without an
+ * LBA range), data_len the bytes described by the data pointer.
+ */
+TRACE_EVENT(tnvme_sq_write,
+	    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
+		     u32 nsid, u64 slba, u32 nlb, u32 data_len),
+	    TP_ARGS(ctrl, qid, cid, sq_slot, opcode, nsid, slba, nlb, data_len),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u16, qid)
+			     __field(u16, cid)
+			     __field(u16, sq_slot)
+			     __field(u8, opcode)
+			     __field(u32, nsid)
+			     __field(u64, slba)
+			     __field(u32, nlb)
+			     __field(u32, data_len)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->qid = qid;
+			   __entry->cid = cid;
+			   __entry->sq_slot = sq_slot;
+			   __entry->opcode = opcode;
+			   __entry->nsid = nsid;
+			   __entry->slba = slba;
+			   __entry->nlb = nlb;
+			   __entry->data_len = data_len;),
+	    TP_printk("ctrl=%u qid=%u cid=%u sq_slot=%u opcode=0x%02x nsid=%u slba=%llu nlb=%u data_len=%u",
+		      __entry->ctrl, __entry->qid, __entry->cid, __entry->sq_slot,
+		      __entry->opcode, __entry->nsid,
+		      (unsigned long long)__entry->slba, __entry->nlb,
+		      __entry->data_len)
+);
+
+/*
+ * Steps 2 and 7: a doorbell write.  Both doorbells carry the same three
+ * numbers (which queue, the value written, how many entries it covers),
+ * so they share one class.  The class prints them the SQ way (tail=,
+ * cmds=); the CQ doorbell overrides the output with DEFINE_EVENT_PRINT.
+ * (A class whose own TP_printk no event uses would not compile cleanly.)
+ */
+DECLARE_EVENT_CLASS(tnvme_doorbell,
+		    TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count),
+		    TP_ARGS(ctrl, qid, value, count),
+		    TP_STRUCT__entry(__field(u32, ctrl)
+				     __field(u16, qid)
+				     __field(u16, value)
+				     __field(u16, count)),
+		    TP_fast_assign(__entry->ctrl = ctrl;
+				   __entry->qid = qid;
+				   __entry->value = value;
+				   __entry->count = count;),
+		    TP_printk("ctrl=%u qid=%u tail=%u cmds=%u",
+			      __entry->ctrl, __entry->qid, __entry->value, __entry->count)
+);
+
+/* Step 2: SQ tail doorbell; cmds = commands since the previous one. */
+DEFINE_EVENT(tnvme_doorbell, tnvme_sq_doorbell,
+	     TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count),
+	     TP_ARGS(ctrl, qid, value, count)
+);
+
+/* Step 7: CQ head doorbell; cqes = entries reaped in this batch. */
+DEFINE_EVENT_PRINT(tnvme_doorbell, tnvme_cq_doorbell,
+		   TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count),
+		   TP_ARGS(ctrl, qid, value, count),
+		   TP_printk("ctrl=%u qid=%u head=%u cqes=%u",
+			     __entry->ctrl, __entry->qid, __entry->value, __entry->count)
+);
+
+/*
+ * Step 3: the SQ head the controller reported in a CQE (CQE.SQHD).  This
+ * is the host's view of how far the controller has fetched, learned at
+ * completion time - not the moment the controller fetched.
+ */
+TRACE_EVENT(tnvme_fetch,
+	    TP_PROTO(u32 ctrl, u16 qid, u16 sq_head),
+	    TP_ARGS(ctrl, qid, sq_head),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u16, qid)
+			     __field(u16, sq_head)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->qid = qid;
+			   __entry->sq_head = sq_head;),
+	    TP_printk("ctrl=%u qid=%u sq_head=%u",
+		      __entry->ctrl, __entry->qid, __entry->sq_head)
+);
+
+/*
+ * Step 4: the data buffer was DMA-mapped (at submit) or unmapped (at
+ * completion).  write=1 means host to device.  prp_entries counts PRP1,
+ * PRP2 and list entries that carry data; list_pages the PRP list pages.
+ */
+DECLARE_EVENT_CLASS(tnvme_dma,
+		    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u8 write, u32 bytes,
+			     u32 prp_entries, u16 list_pages),
+		    TP_ARGS(ctrl, qid, cid, write, bytes, prp_entries, list_pages),
+		    TP_STRUCT__entry(__field(u32, ctrl)
+				     __field(u16, qid)
+				     __field(u16, cid)
+				     __field(u8, write)
+				     __field(u32, bytes)
+				     __field(u32, prp_entries)
+				     __field(u16, list_pages)),
+		    TP_fast_assign(__entry->ctrl = ctrl;
+				   __entry->qid = qid;
+				   __entry->cid = cid;
+				   __entry->write = write;
+				   __entry->bytes = bytes;
+				   __entry->prp_entries = prp_entries;
+				   __entry->list_pages = list_pages;),
+		    TP_printk("ctrl=%u qid=%u cid=%u write=%u bytes=%u prp_entries=%u list_pages=%u",
+			      __entry->ctrl, __entry->qid, __entry->cid, __entry->write,
+			      __entry->bytes, __entry->prp_entries, __entry->list_pages)
+);
+
+DEFINE_EVENT(tnvme_dma, tnvme_dma_map,
+	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u8 write, u32 bytes,
+		      u32 prp_entries, u16 list_pages),
+	     TP_ARGS(ctrl, qid, cid, write, bytes, prp_entries, list_pages)
+);
+
+DEFINE_EVENT(tnvme_dma, tnvme_dma_unmap,
+	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u8 write, u32 bytes,
+		      u32 prp_entries, u16 list_pages),
+	     TP_ARGS(ctrl, qid, cid, write, bytes, prp_entries, list_pages)
+);
+
+/*
+ * Step 5: one completion queue entry was found (its phase tag matched).
+ * status is the CQE status field without the phase bit (bit 0), i.e.
+ * SC in bits 7:0, SCT in bits 10:8, CRD, M, DNR above (4.6.1).
+ */
+TRACE_EVENT(tnvme_cqe,
+	    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
+		     u8 phase, u16 sq_head),
+	    TP_ARGS(ctrl, qid, cid, cq_slot, status, phase, sq_head),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u16, qid)
+			     __field(u16, cid)
+			     __field(u16, cq_slot)
+			     __field(u16, status)
+			     __field(u8, phase)
+			     __field(u16, sq_head)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->qid = qid;
+			   __entry->cid = cid;
+			   __entry->cq_slot = cq_slot;
+			   __entry->status = status;
+			   __entry->phase = phase;
+			   __entry->sq_head = sq_head;),
+	    TP_printk("ctrl=%u qid=%u cid=%u cq_slot=%u status=0x%x phase=%u sq_head=%u",
+		      __entry->ctrl, __entry->qid, __entry->cid, __entry->cq_slot,
+		      __entry->status, __entry->phase, __entry->sq_head)
+);
+
+/*
+ * Step 6: the interrupt handler of a queue started.  cqes is the number of
+ * new entries visible in the CQ at that moment (the handler may find more
+ * while it works; tnvme_cq_doorbell has the final count).  The timestamp
+ * is the handler's start, not the controller's MSI-X write.
+ */
+TRACE_EVENT(tnvme_irq,
+	    TP_PROTO(u32 ctrl, u16 qid, u32 vector, u32 irq, u32 cpu, u16 cqes),
+	    TP_ARGS(ctrl, qid, vector, irq, cpu, cqes),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u16, qid)
+			     __field(u32, vector)
+			     __field(u32, irq)
+			     __field(u32, cpu)
+			     __field(u16, cqes)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->qid = qid;
+			   __entry->vector = vector;
+			   __entry->irq = irq;
+			   __entry->cpu = cpu;
+			   __entry->cqes = cqes;),
+	    TP_printk("ctrl=%u qid=%u vector=%u irq=%u cpu=%u cqes=%u",
+		      __entry->ctrl, __entry->qid, __entry->vector, __entry->irq,
+		      __entry->cpu, __entry->cqes)
+);
+
+/*
+ * Start and end of a request as the driver sees it: start in queue_rq()
+ * on the submitting CPU, end when its CQE is handled on the completing CPU.
+ * The time between the two is the device-side latency plus the driver's.
+ */
+DECLARE_EVENT_CLASS(tnvme_rq,
+		    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu, u8 opcode,
+			     u32 bytes, u16 status),
+		    TP_ARGS(ctrl, qid, cid, tag, cpu, opcode, bytes, status),
+		    TP_STRUCT__entry(__field(u32, ctrl)
+				     __field(u16, qid)
+				     __field(u16, cid)
+				     __field(u32, tag)
+				     __field(u32, cpu)
+				     __field(u8, opcode)
+				     __field(u32, bytes)
+				     __field(u16, status)),
+		    TP_fast_assign(__entry->ctrl = ctrl;
+				   __entry->qid = qid;
+				   __entry->cid = cid;
+				   __entry->tag = tag;
+				   __entry->cpu = cpu;
+				   __entry->opcode = opcode;
+				   __entry->bytes = bytes;
+				   __entry->status = status;),
+		    TP_printk("ctrl=%u qid=%u cid=%u tag=%u cpu=%u opcode=0x%02x bytes=%u status=0x%x",
+			      __entry->ctrl, __entry->qid, __entry->cid, __entry->tag,
+			      __entry->cpu, __entry->opcode, __entry->bytes,
+			      __entry->status)
+);
+
+DEFINE_EVENT(tnvme_rq, tnvme_rq_start,
+	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu, u8 opcode,
+		      u32 bytes, u16 status),
+	     TP_ARGS(ctrl, qid, cid, tag, cpu, opcode, bytes, status)
+);
+
+DEFINE_EVENT(tnvme_rq, tnvme_rq_end,
+	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu, u8 opcode,
+		      u32 bytes, u16 status),
+	     TP_ARGS(ctrl, qid, cid, tag, cpu, opcode, bytes, status)
+);
+
+#endif /* _TNVME_TRACE_H */
+
+/*
+ * This part must be outside the include guard: define_trace.h includes
+ * this file again.  The module is built out of tree, so tell it to look in
+ * this directory (Kbuild adds it to the include path).
+ */
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>
