@@ -354,13 +354,12 @@ void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req)
 
 /* Copy one command into the SQ slot at the tail and advance the tail. */
 static void tnvme_sq_copy_cmd(struct tnvme_queue *q, struct nvme_command *c,
-			      u32 nlb, u32 data_len)
+			      u64 slba, u32 nlb, u32 data_len)
 {
 	memcpy(&q->sq_cmds[q->sq_tail], c, sizeof(*c));
 	trace_tnvme_sq_write(q->dev->instance, q->qid, c->common.command_id,
 			     q->sq_tail, c->common.opcode,
-			     le32_to_cpu(c->common.nsid),
-			     nlb ? le64_to_cpu(c->rw.slba) : 0, nlb, data_len);
+			     le32_to_cpu(c->common.nsid), slba, nlb, data_len);
 	if (++q->sq_tail == q->depth)
 		q->sq_tail = 0;		/* the SQ is a ring: wrap */
 }
@@ -393,12 +392,15 @@ static void tnvme_write_sq_db(struct tnvme_queue *q, bool force)
 		if (next_tail != q->last_sq_tail)
 			return;
 	}
-	writel(q->sq_tail, q->sq_db);
-	/* LAB-TODO(05) end */
-
+	/*
+	 * Trace before the MMIO write: once the doorbell is rung, the
+	 * completion interrupt may run on this CPU before the next line.
+	 */
 	cmds = (q->sq_tail + q->depth - q->last_sq_tail) % q->depth;
 	trace_tnvme_sq_doorbell(q->dev->instance, q->qid, q->sq_tail, cmds);
+	writel(q->sq_tail, q->sq_db);
 	q->last_sq_tail = q->sq_tail;
+	/* LAB-TODO(05) end */
 }
 
 /* blk-mq: the batch is over, ring the doorbell if we held it back. */
@@ -412,19 +414,17 @@ static void tnvme_commit_rqs(struct blk_mq_hw_ctx *hctx)
 	spin_unlock(&q->sq_lock);
 }
 
-/* Number of logical blocks for the trace (1-based, 0 without an LBA range). */
-static u32 tnvme_trace_nlb(struct request *req)
+/* Does this request address an LBA range (for the trace's slba/nlb)? */
+static bool tnvme_has_lba_range(struct request *req)
 {
-	struct tnvme_ns *ns = tnvme_req_ns(req);
-
 	switch (req_op(req)) {
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
-		return blk_rq_bytes(req) >> ns->lba_shift;
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 
@@ -441,7 +441,9 @@ static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct tnvme_dev *dev = q->dev;
 	struct request *req = bd->rq;
 	struct tnvme_iod *iod = tnvme_iod(req);
-	u32 bytes = 0;
+	struct tnvme_ns *ns = tnvme_req_ns(req);
+	u64 slba = 0;
+	u32 nlb = 0, bytes = 0;
 	blk_status_t ret;
 
 	if (unlikely(READ_ONCE(dev->dead)))
@@ -479,8 +481,13 @@ static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 				    op_is_write(req_op(req)), bytes,
 				    iod->prp_entries, iod->nr_list_pages);
 
+	if (tnvme_has_lba_range(req)) {
+		slba = tnvme_sect_to_lba(ns, blk_rq_pos(req));
+		nlb = blk_rq_bytes(req) >> ns->lba_shift;
+	}
+
 	spin_lock(&q->sq_lock);
-	tnvme_sq_copy_cmd(q, &iod->cmd, tnvme_trace_nlb(req), bytes);
+	tnvme_sq_copy_cmd(q, &iod->cmd, slba, nlb, bytes);
 	tnvme_write_sq_db(q, bd->last);
 	spin_unlock(&q->sq_lock);
 	return BLK_STS_OK;
