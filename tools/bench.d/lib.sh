@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the guest-side benchmark suites (sourced).
+
+# median of the numbers on stdin
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "nan"; exit }
+		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B, to 3 decimals
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "nan" }'; }
+
+# fio_iops DEV SECONDS FIO-ARGS...: one fio run, prints its total IOPS
+# (read + write) as a whole number.  Fails loudly on a fio error.
+fio_iops() {
+	local dev=$1 secs=$2 out
+	shift 2
+	out=$(fio --name=bench --filename="$dev" --direct=1 --ioengine=io_uring \
+		--runtime="$secs" --time_based --group_reporting \
+		--output-format=terse --terse-version=3 "$@" 2>&1) || {
+		echo "bench: fio failed on $dev: $out" >&2
+		return 1
+	}
+	# terse v3: 5 = error, 8 = read IOPS, 49 = write IOPS
+	echo "$out" | awk -F';' '$5 != 0 { exit 1 } { printf "%d\n", $8 + $49 }'
+}
