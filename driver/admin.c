@@ -162,9 +162,10 @@ out:
 }
 
 /*
- * Set Features, Number of Queues (5.27.1.5).  Dword 11 asks for NSQR
- * submission queues (bits 15:0) and NCQR completion queues (bits 31:16);
- * dword 0 of the completion grants NSQA and NCQA.  All four are 0-based.
+ * Set Features, Number of Queues (5.27.1, Feature 07h).  Dword 11 asks
+ * for NSQR submission queues (bits 15:0) and NCQR completion queues
+ * (bits 31:16); dword 0 of the completion grants NSQA and NCQA.  All four
+ * are 0-based.
  * We need pairs, so the usable count is the smaller of the two, plus one.
  */
 int tnvme_set_queue_count(struct tnvme_dev *dev, unsigned int wanted,

@@ -35,7 +35,7 @@ static u64 tnvme_sect_to_lba(struct tnvme_ns *ns, sector_t sector)
 }
 
 /*
- * Read and Write (NVM Command Set 3.3.4, 3.3.6).  NLB is 0-based: 0 means
+ * Read and Write (NVM Command Set specification).  NLB is 0-based: 0 means
  * one block.  FUA asks the controller to put the data on media before
  * completing, which is how the block layer does REQ_FUA.
  */

@@ -78,7 +78,10 @@ static int tnvme_add_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
 	if (!id->ncap)
 		return 0;	/* allocated but not active: nothing to show */
 
-	/* FLBAS selects the LBA format in use (NVM Command Set 4.1.5.1). */
+	/*
+	 * FLBAS selects the LBA format in use (NVM Command Set
+	 * specification, Identify Namespace data structure).
+	 */
 	lbaf = &id->lbaf[nvme_lbaf_index(id->flbas)];
 	if (lbaf->ms || lbaf->ds < SECTOR_SHIFT || lbaf->ds > PAGE_SHIFT) {
 		dev_warn(&dev->pdev->dev,

@@ -12,7 +12,7 @@
  *   2. disable: CC.EN = 0, wait for CSTS.RDY = 0           (3.1.3.5, 3.1.3.6)
  *   3. admin queues: AQA, ASQ, ACQ                         (3.1.3.8 - 3.1.3.10)
  *   4. enable: CC.EN = 1, wait for CSTS.RDY = 1
- *   5. Identify Controller, Set Features Number of Queues   (5.17, 5.27.1.5)
+ *   5. Identify Controller, Set Features Number of Queues   (5.17, 5.27)
  *   6. interrupts, then Create I/O CQ and SQ per queue      (5.4, 5.5)
  *   7. Identify the namespaces and add a gendisk for each   (namespace.c)
  *
@@ -254,7 +254,7 @@ int tnvme_enable_ctrl(struct tnvme_dev *dev)
 }
 
 /*
- * Normal shutdown (3.6.1): set CC.SHN = 01b and wait for CSTS.SHST = 10b,
+ * Normal shutdown (3.6): set CC.SHN = 01b and wait for CSTS.SHST = 10b,
  * so a controller with a volatile write cache can flush it.  We wait at
  * most CAP.TO; RTD3E would give a better bound but is optional.
  */
@@ -383,7 +383,7 @@ int tnvme_reset_ctrl(struct tnvme_dev *dev)
 	if (ret)
 		goto out;
 
-	/* The queue count must be set again after every reset (5.27.1.5). */
+	/* Set the queue count again after every reset (5.27.1, FID 07h). */
 	ret = tnvme_pick_queue_count(dev, &nr);
 	if (!ret && nr < dev->nr_io_queues)
 		ret = -EIO;

@@ -40,7 +40,7 @@
 #define TNVME_CTRL_PAGE_SHIFT	12
 #define TNVME_CTRL_PAGE_SIZE	BIT(TNVME_CTRL_PAGE_SHIFT)
 
-/* One PRP entry is a 64-bit address (4.1.1). */
+/* One PRP entry is a 64-bit address (4.1). */
 #define TNVME_PRPS_PER_PAGE	(TNVME_CTRL_PAGE_SIZE / sizeof(__le64))
 
 /*
@@ -63,7 +63,7 @@
  * Worst case of PRP entries for one request: every controller page of
  * TNVME_MAX_XFER plus one for an unaligned start.  Each list page holds
  * TNVME_PRPS_PER_PAGE entries, but when a list continues on another page
- * its last slot holds the pointer to that next page (4.1.1), so only
+ * its last slot holds the pointer to that next page (4.1), so only
  * TNVME_PRPS_PER_PAGE - 1 of them carry data on every page but the last.
  */
 #define TNVME_MAX_PRPS		(TNVME_MAX_XFER / TNVME_CTRL_PAGE_SIZE + 1)
@@ -104,7 +104,7 @@ struct tnvme_queue {
 	dma_addr_t sq_dma;
 	u16 sq_tail;		/* next free SQ slot */
 	u16 last_sq_tail;	/* tail value of the last SQ doorbell write */
-	u32 __iomem *sq_db;	/* SQ y Tail Doorbell (3.1.3.22) */
+	u32 __iomem *sq_db;	/* SQ y Tail Doorbell (from 1000h, 3.1.3) */
 
 	/*
 	 * Completion side.  Only the interrupt handler touches these (or
@@ -113,8 +113,8 @@ struct tnvme_queue {
 	struct nvme_completion *cqes;	/* host memory the controller writes */
 	dma_addr_t cq_dma;
 	u16 cq_head;		/* next CQ slot to look at */
-	u8 cq_phase;		/* phase tag value that means "new" (3.3.3.2) */
-	u32 __iomem *cq_db;	/* CQ y Head Doorbell (3.1.3.23) */
+	u8 cq_phase;		/* phase tag value that means "new" (3.3) */
+	u32 __iomem *cq_db;	/* CQ y Head Doorbell (3.1.3) */
 
 	/* Interrupt. */
 	u16 cq_vector;		/* MSI-X vector index */
