@@ -65,7 +65,7 @@ $(CHECKPATCH):
 
 checkpatch: $(CHECKPATCH)
 ifneq ($(HAVE_DRIVER),)
-	perl $(CHECKPATCH) --no-tree --strict --terse -f driver/*.c driver/*.h
+	perl $(CHECKPATCH) --no-tree --strict --terse -f $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h))
 endif
 
 check: deps $(CHECKPATCH)
