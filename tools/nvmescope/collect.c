@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * collect.c - load, attach and read the BPF programs (bpf/nvmescope.bpf.c).
+ *
+ * The kernel keeps cumulative per-CPU counters and histograms; a "sample"
+ * is one reading of all of them, summed over CPUs (except the per-CPU
+ * numbers the reports need: who submitted, who took the interrupt).
+ * Reports subtract two samples.  Nothing is pinned: when nvmescope exits,
+ * however it exits, the kernel drops the programs and links with the
+ * file descriptors.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "collect.h"
+#include "hist.h"
+#include "nvmescope.skel.h"
+
+struct collector {
+	struct nvmescope_bpf *skel;
+	struct ring_buffer *rb;
+	unsigned int ncpus;
+	enum ns_driver driver;
+	enum collect_mode mode;
+	cmd_handler on_cmd;
+	void *ctx;
+	int stop;			/* set by on_cmd to end the trace */
+	struct bpf_link *links[32];
+	unsigned int nlinks;
+};
+
+double now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *drop_name(enum ns_drop d)
+{
+	static const char *const names[NS_DROP_COUNT] = {
+		[NS_DROP_INFLIGHT_FULL] = "inflight_map_full",
+		[NS_DROP_NOT_STARTED] = "completed_not_started",
+		[NS_DROP_RINGBUF_FULL] = "ringbuf_full",
+		[NS_DROP_BATCH_FULL] = "batch_full",
+		[NS_DROP_DOORBELL_UNKNOWN] = "sq_doorbell_unknown",
+		[NS_DROP_IRQ_UNKNOWN] = "cqe_outside_irq",
+	};
+	return d < NS_DROP_COUNT ? names[d] : "?";
+}
+
+unsigned int collector_ncpus(struct collector *c)
+{
+	return c->ncpus;
+}
+
+/* libbpf's own messages only with -v. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int libbpf_silent(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/* Root, or CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN) in the effective set. */
+static bool may_load_bpf(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { { 0 } };
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	eff = data[0].effective | ((uint64_t)data[1].effective << 32);
+#define HAS(cap) ((eff >> (cap)) & 1)
+	return HAS(21 /* CAP_SYS_ADMIN */) ||
+	       (HAS(39 /* CAP_BPF */) && HAS(38 /* CAP_PERFMON */));
+#undef HAS
+}
+
+static bool queue_exists(const struct nvme_queues *qs, enum ns_driver d,
+			 int ctrl, int qid)
+{
+	size_t i;
+
+	for (i = 0; i < qs->n; i++)
+		if (qs->q[i].driver == d && (ctrl < 0 || (int)qs->q[i].ctrl == ctrl) &&
+		    (qid < 0 || (int)qs->q[i].qid == qid))
+			return true;
+	return false;
+}
+
+/* Fill irq_queues: which interrupt number is which queue. */
+static int fill_irq_map(struct collector *c, const struct nvme_queues *qs)
+{
+	int fd = bpf_map__fd(c->skel->maps.irq_queues);
+	size_t i;
+
+	for (i = 0; i < qs->n; i++) {
+		const struct nvme_queue_info *q = &qs->q[i];
+		struct ns_irq_queue v = { .ctrl = q->ctrl, .qid = q->qid };
+		__u32 irq = q->irq;
+
+		if (c->mode == COLLECT_IRQ_ONLY)
+			v.ctrl = q->ctrl | (uint32_t)q->driver << 16;
+		else if (q->driver != c->driver)
+			continue;
+		if (bpf_map_update_elem(fd, &irq, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+
+	if (size < sizeof(struct ns_cmd) || c->stop)
+		return 0;
+	c->stop = c->on_cmd(c->ctx, data);
+	return c->stop ? -EINTR : 0;
+}
+
+/* Which programs this mode and driver need. */
+static bool prog_wanted(const struct collector *c, const char *name)
+{
+	bool irq_prog = !strncmp(name, "irq_handler_", 12);
+
+	if (c->mode == COLLECT_IRQ_ONLY)
+		return !strcmp(name, "irq_handler_entry");
+	if (irq_prog)
+		return true;
+	if (c->driver == NS_DRIVER_TNVME)
+		return !strncmp(name, "tnvme_", 6);
+	return !strncmp(name, "nvme_", 5);
+}
+
+int collector_open(struct collector **out, const struct options *o,
+		   enum collect_mode mode, cmd_handler on_cmd, void *ctx)
+{
+	struct proc_interrupts pi = { 0 };
+	struct nvme_queues qs = { 0 };
+	struct bpf_program *prog;
+	struct collector *c;
+	char label[32];
+	int err, ret = EXIT_FAILURE_RUNTIME;
+
+	*out = NULL;
+	libbpf_set_print(o->verbose ? libbpf_print : libbpf_silent);
+	if (!may_load_bpf()) {
+		die_msg("loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)%s",
+			mode == COLLECT_IRQ_ONLY ? "; try 'nvmescope irq --no-bpf'" : "");
+		return EXIT_PERMISSION;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		die_msg("this kernel has no BTF (/sys/kernel/btf/vmlinux): nvmescope needs CONFIG_DEBUG_INFO_BTF=y%s",
+			mode == COLLECT_IRQ_ONLY ? "; try 'nvmescope irq --no-bpf'" : "");
+		return EXIT_NO_BTF;
+	}
+	if (mode != COLLECT_IRQ_ONLY && !driver_loaded(o->driver)) {
+		if (o->driver == NS_DRIVER_TNVME)
+			die_msg("the tnvme module is not loaded: bind a controller with 'tnvme-bind' (or watch the stock driver with --driver nvme)");
+		else
+			die_msg("the nvme driver is not loaded (no /sys/module/nvme_core)");
+		return EXIT_NO_DRIVER;
+	}
+	if (proc_interrupts_read(&pi) || nvme_queues_discover(&pi, &qs)) {
+		die_msg("cannot read /proc/interrupts");
+		goto fail;
+	}
+	if (mode != COLLECT_IRQ_ONLY && o->ctrl >= 0 &&
+	    !controller_exists(o->driver, o->ctrl)) {
+		ctrl_label(o->driver, o->ctrl, label, sizeof(label));
+		die_msg("no controller %s (see /sys/class/%s)", label, driver_name(o->driver));
+		ret = EXIT_NOT_FOUND;
+		goto fail;
+	}
+	if (mode != COLLECT_IRQ_ONLY && o->qid >= 0 &&
+	    !queue_exists(&qs, o->driver, o->ctrl, o->qid)) {
+		die_msg("no queue %d on %s controller%s (see /proc/interrupts)",
+			o->qid, driver_name(o->driver), o->ctrl >= 0 ? "" : "s");
+		ret = EXIT_NOT_FOUND;
+		goto fail;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->driver = o->driver;
+	c->mode = mode;
+	c->on_cmd = on_cmd;
+	c->ctx = ctx;
+	err = libbpf_num_possible_cpus();
+	c->ncpus = err > 0 ? err : 1;
+	*out = c;
+
+	c->skel = nvmescope_bpf__open();
+	if (!c->skel) {
+		die_msg("cannot open the BPF object (-v shows libbpf's messages)");
+		goto fail_close;
+	}
+	c->skel->rodata->trace_mode = mode == COLLECT_TRACE;
+	c->skel->rodata->filter_ctrl = o->ctrl;
+	c->skel->rodata->filter_qid = o->qid;
+	c->skel->rodata->filter_opcode = o->opcode;
+	for (unsigned int i = 0; i < 16; i++)
+		c->skel->rodata->nvme_lba_shift[i] = nvme_lba_shift_of(NS_DRIVER_NVME, i);
+	if (mode == COLLECT_TRACE)
+		bpf_map__set_max_entries(c->skel->maps.events, 8 << 20);
+	bpf_object__for_each_program(prog, c->skel->obj)
+		bpf_program__set_autoload(prog, prog_wanted(c, bpf_program__name(prog)));
+
+	err = nvmescope_bpf__load(c->skel);
+	if (err) {
+		die_msg("cannot load the BPF programs: %s (-v shows libbpf's messages)",
+			strerror(-err));
+		goto fail_close;
+	}
+	err = fill_irq_map(c, &qs);
+	if (err) {
+		die_msg("cannot fill the irq map: %s", strerror(-err));
+		goto fail_close;
+	}
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			die_msg("cannot attach %s: %s (-v shows libbpf's messages)",
+				bpf_program__section_name(prog), strerror(errno));
+			ret = errno == ENOENT ? EXIT_NO_DRIVER : EXIT_FAILURE_RUNTIME;
+			goto fail_close;
+		}
+		if (c->nlinks < sizeof(c->links) / sizeof(c->links[0]))
+			c->links[c->nlinks++] = link;
+	}
+	if (mode == COLLECT_TRACE) {
+		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events),
+					 handle_record, c, NULL);
+		if (!c->rb) {
+			die_msg("cannot open the ring buffer: %s", strerror(errno));
+			goto fail_close;
+		}
+	}
+	nvme_queues_free(&qs);
+	proc_interrupts_free(&pi);
+	return EXIT_OK;
+
+fail_close:
+	collector_close(c);
+	*out = NULL;
+fail:
+	nvme_queues_free(&qs);
+	proc_interrupts_free(&pi);
+	return ret;
+}
+
+void collector_close(struct collector *c)
+{
+	unsigned int i;
+
+	if (!c)
+		return;
+	ring_buffer__free(c->rb);
+	for (i = 0; i < c->nlinks; i++)
+		bpf_link__destroy(c->links[i]);
+	nvmescope_bpf__destroy(c->skel);
+	free(c);
+}
+
+int collector_event_fd(struct collector *c)
+{
+	return c->rb ? ring_buffer__epoll_fd(c->rb) : -1;
+}
+
+/* Returns 1 when the handler asked to stop (e.g. -c COUNT reached). */
+int collector_poll_events(struct collector *c)
+{
+	if (!c->rb)
+		return 0;
+	ring_buffer__consume(c->rb);
+	return c->stop;
+}
+
+/* ------------------------------------------------------------ samples */
+
+static struct queue_sample *sample_queue(struct sample *s, size_t *cap,
+					 uint32_t ctrl, uint16_t qid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->q[i].ctrl == ctrl && s->q[i].qid == qid)
+			return &s->q[i];
+	if (s->n == *cap) {
+		size_t n = *cap ? 2 * *cap : 8;
+		struct queue_sample *bigger = realloc(s->q, n * sizeof(*bigger));
+
+		if (!bigger)
+			return NULL;
+		s->q = bigger;
+		*cap = n;
+	}
+	memset(&s->q[s->n], 0, sizeof(s->q[0]));
+	s->q[s->n].ctrl = ctrl;
+	s->q[s->n].qid = qid;
+	return &s->q[s->n++];
+}
+
+static int cmp_queue_sample(const void *a, const void *b)
+{
+	const struct queue_sample *x = a, *y = b;
+
+	if (x->ctrl != y->ctrl)
+		return x->ctrl < y->ctrl ? -1 : 1;
+	return x->qid < y->qid ? -1 : x->qid > y->qid;
+}
+
+static void add_counters(struct ns_counters *sum, const struct ns_counters *c)
+{
+	const __u64 *src = (const __u64 *)c;
+	__u64 *dst = (__u64 *)sum;
+	size_t i;
+
+	for (i = 0; i < sizeof(*c) / sizeof(__u64); i++)
+		dst[i] += src[i];
+}
+
+static uint64_t misses_of_programs(struct collector *c)
+{
+	struct bpf_program *prog;
+	uint64_t total = 0;
+
+	bpf_object__for_each_program(prog, c->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			total += info.recursion_misses;
+	}
+	return total;
+}
+
+int collector_sample(struct collector *c, struct sample *s)
+{
+	struct ns_counters *cv = calloc(c->ncpus, sizeof(*cv));
+	struct ns_hist *hv = calloc(c->ncpus, sizeof(*hv));
+	__u64 *dv = calloc(c->ncpus, sizeof(*dv));
+	int cfd = bpf_map__fd(c->skel->maps.counters);
+	int hfd = bpf_map__fd(c->skel->maps.hists);
+	int dfd = bpf_map__fd(c->skel->maps.drops);
+	struct ns_queue_key key, next, *prev = NULL;
+	size_t cap = 0;
+	unsigned int cpu, i;
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (!cv || !hv || !dv)
+		goto out;
+	s->time_s = now_monotonic();
+	while (!bpf_map_get_next_key(cfd, prev, &next)) {
+		struct queue_sample *q;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(cfd, &key, cv))
+			continue;
+		q = sample_queue(s, &cap, key.ctrl, key.qid);
+		if (!q)
+			goto out;
+		for (cpu = 0; cpu < c->ncpus; cpu++) {
+			unsigned int slot = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
+
+			add_counters(&q->total, &cv[cpu]);
+			q->sq_write_by_cpu[slot] += cv[cpu].sq_write + (c->driver == NS_DRIVER_NVME ? cv[cpu].rq_start : 0);
+			q->irq_by_cpu[slot] += c->driver == NS_DRIVER_TNVME && c->mode != COLLECT_IRQ_ONLY ?
+					       cv[cpu].irq : cv[cpu].hardirq;
+			q->hardirq_by_cpu[slot] += cv[cpu].hardirq;
+		}
+	}
+	prev = NULL;
+	while (!bpf_map_get_next_key(hfd, prev, &next)) {
+		struct queue_sample *q;
+
+		key = next;
+		prev = &key;
+		if (key.interval >= NS_IV_COUNT || bpf_map_lookup_elem(hfd, &key, hv))
+			continue;
+		q = sample_queue(s, &cap, key.ctrl, key.qid);
+		if (!q)
+			goto out;
+		for (cpu = 0; cpu < c->ncpus; cpu++)
+			hist_add(&q->hist[key.interval], &hv[cpu]);
+	}
+	for (i = 0; i < NS_DROP_COUNT; i++) {
+		if (bpf_map_lookup_elem(dfd, &i, dv))
+			continue;
+		for (cpu = 0; cpu < c->ncpus; cpu++)
+			s->drops[i] += dv[cpu];
+	}
+	s->missed_runs = misses_of_programs(c);
+	if (s->n)
+		qsort(s->q, s->n, sizeof(s->q[0]), cmp_queue_sample);
+	ret = 0;
+out:
+	free(cv);
+	free(hv);
+	free(dv);
+	return ret;
+}
+
+void sample_free(struct sample *s)
+{
+	free(s->q);
+	memset(s, 0, sizeof(*s));
+}
+
+static const struct queue_sample *find_queue(const struct sample *s,
+					     uint32_t ctrl, uint16_t qid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->q[i].ctrl == ctrl && s->q[i].qid == qid)
+			return &s->q[i];
+	return NULL;
+}
+
+void sample_delta(struct sample *out, const struct sample *now,
+		  const struct sample *before)
+{
+	static const struct queue_sample empty;
+	size_t i, k;
+
+	memset(out, 0, sizeof(*out));
+	out->time_s = now->time_s - (before ? before->time_s : now->time_s);
+	out->q = calloc(now->n ? now->n : 1, sizeof(*out->q));
+	if (!out->q)
+		return;
+	out->n = now->n;
+	for (i = 0; i < NS_DROP_COUNT; i++)
+		out->drops[i] = now->drops[i] - (before ? before->drops[i] : 0);
+	out->missed_runs = now->missed_runs - (before ? before->missed_runs : 0);
+	for (i = 0; i < now->n; i++) {
+		const struct queue_sample *a = &now->q[i];
+		const struct queue_sample *b = before ? find_queue(before, a->ctrl, a->qid) : NULL;
+		struct queue_sample *d = &out->q[i];
+		const __u64 *x = (const __u64 *)&a->total, *y;
+		__u64 *z = (__u64 *)&d->total;
+
+		if (!b)
+			b = &empty;
+		y = (const __u64 *)&b->total;
+		d->ctrl = a->ctrl;
+		d->qid = a->qid;
+		for (k = 0; k < sizeof(a->total) / sizeof(__u64); k++)
+			z[k] = x[k] - y[k];
+		for (k = 0; k < NS_MAX_CPUS; k++) {
+			d->sq_write_by_cpu[k] = a->sq_write_by_cpu[k] - b->sq_write_by_cpu[k];
+			d->irq_by_cpu[k] = a->irq_by_cpu[k] - b->irq_by_cpu[k];
+			d->hardirq_by_cpu[k] = a->hardirq_by_cpu[k] - b->hardirq_by_cpu[k];
+		}
+		for (k = 0; k < NS_IV_COUNT; k++)
+			hist_sub(&d->hist[k], &a->hist[k], &b->hist[k]);
+	}
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * collect.h - the BPF side, seen from user space: load and attach the
+ * programs, read the in-kernel counters and histograms as "samples", and
+ * detach.  Every report (top, lat, irq, trace) goes through this file.
+ */
+#ifndef NVMESCOPE_COLLECT_H
+#define NVMESCOPE_COLLECT_H
+
+#include "tool.h"
+#include "sysfs.h"
+
+/* Cumulative numbers of one queue since attach (or a difference of two). */
+struct queue_sample {
+	uint32_t ctrl;
+	uint16_t qid;
+	struct ns_counters total;		/* summed over CPUs */
+	uint64_t sq_write_by_cpu[NS_MAX_CPUS];	/* who submitted */
+	uint64_t irq_by_cpu[NS_MAX_CPUS];	/* who ran the queue's handler */
+	uint64_t hardirq_by_cpu[NS_MAX_CPUS];	/* irq_handler_entry */
+	struct ns_hist hist[NS_IV_COUNT];
+};
+
+struct sample {
+	double time_s;			/* CLOCK_MONOTONIC */
+	size_t n;
+	struct queue_sample *q;		/* sorted by (ctrl, qid) */
+	uint64_t drops[NS_DROP_COUNT];
+	uint64_t missed_runs;		/* BPF runs the kernel skipped (recursion) */
+};
+
+enum collect_mode {
+	COLLECT_STATS,		/* counters + histograms (top, lat) */
+	COLLECT_TRACE,		/* + one ring buffer record per command */
+	COLLECT_IRQ_ONLY,	/* irq_handler_entry only, both drivers */
+};
+
+struct collector;
+typedef int (*cmd_handler)(void *ctx, const struct ns_cmd *cmd);
+
+/* Checks permissions, BTF and the driver first: returns an exit code. */
+int collector_open(struct collector **out, const struct options *o,
+		   enum collect_mode mode, cmd_handler on_cmd, void *ctx);
+int collector_sample(struct collector *c, struct sample *out);
+int collector_event_fd(struct collector *c);	/* ring buffer, for epoll */
+int collector_poll_events(struct collector *c);	/* consume records */
+void collector_close(struct collector *c);
+unsigned int collector_ncpus(struct collector *c);
+
+/* out = now - before, queue by queue (out must be freed). */
+void sample_delta(struct sample *out, const struct sample *now,
+		  const struct sample *before);
+void sample_free(struct sample *s);
+const char *drop_name(enum ns_drop d);
+double now_monotonic(void);
+
+#endif

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * live.c - the event loop shared by every report, in the style of
+ * util-linux irqtop: one epoll over
+ *
+ *   - a timerfd that fires every interval (the report's "tick"),
+ *   - a signalfd for SIGINT/SIGTERM/SIGHUP (stop) and SIGWINCH (redraw),
+ *   - stdin, when the view is full-screen ('q' quits),
+ *   - the BPF ring buffer in trace mode.
+ *
+ * The signals are blocked from the very start of main() (see
+ * live_block_signals), so Ctrl-C during BPF loading is not lost and never
+ * kills the process half-way: it is read here, or noticed by
+ * live_interrupted(), and the caller tears down normally.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+#include "live.h"
+#include "collect.h"
+
+static sigset_t handled_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
+	return set;
+}
+
+void live_block_signals(void)
+{
+	sigset_t set = handled_signals();
+
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+bool live_interrupted(void)
+{
+	sigset_t pending;
+
+	sigpending(&pending);
+	return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) ||
+	       sigismember(&pending, SIGHUP);
+}
+
+void live_term_size(int *cols, int *rows)
+{
+	struct winsize ws;
+
+	*cols = 80;
+	*rows = 24;
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col && ws.ws_row) {
+		*cols = ws.ws_col;
+		*rows = ws.ws_row;
+	}
+}
+
+/* ---------------------------------------------------- the terminal */
+
+static struct termios saved_termios;
+static bool termios_saved, screen_entered;
+
+static void terminal_restore(void)
+{
+	if (screen_entered) {
+		/* show the cursor, leave the alternate screen */
+		fputs("\033[?25h\033[?1049l", stdout);
+		fflush(stdout);
+		screen_entered = false;
+	}
+	if (termios_saved) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
+		termios_saved = false;
+	}
+}
+
+static void terminal_enter(void)
+{
+	struct termios raw;
+
+	if (isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved_termios)) {
+		termios_saved = true;
+		raw = saved_termios;
+		/* keys arrive one by one, not echoed; Ctrl-C still signals */
+		raw.c_lflag &= ~(ICANON | ECHO);
+		raw.c_cc[VMIN] = 0;
+		raw.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+	}
+	/* alternate screen, hide the cursor */
+	fputs("\033[?1049h\033[?25l", stdout);
+	fflush(stdout);
+	screen_entered = true;
+	atexit(terminal_restore);	/* also covers exit() from anywhere */
+}
+
+/* ---------------------------------------------------- the loop */
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int arm_timer(double interval_s)
+{
+	struct itimerspec its = { 0 };
+	long sec = (long)interval_s;
+	long nsec = (long)((interval_s - sec) * 1e9);
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	its.it_value.tv_sec = sec;
+	its.it_value.tv_nsec = nsec;
+	its.it_interval = its.it_value;
+	if (timerfd_settime(fd, 0, &its, NULL)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int live_run(const struct live_options *lo, const struct live_callbacks *cb)
+{
+	sigset_t set = handled_signals();
+	int ep = -1, sfd = -1, tfd = -1, stop = 0, ret = 0;
+	double end = lo->duration_s > 0 ? now_monotonic() + lo->duration_s : 0;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (ep < 0 || sfd < 0 || add_fd(ep, sfd)) {
+		ret = -1;
+		goto out;
+	}
+	if (lo->interval_s > 0) {
+		tfd = arm_timer(lo->interval_s);
+		if (tfd < 0 || add_fd(ep, tfd)) {
+			ret = -1;
+			goto out;
+		}
+	}
+	if (lo->events_fd >= 0 && add_fd(ep, lo->events_fd)) {
+		ret = -1;
+		goto out;
+	}
+	if (lo->fullscreen) {
+		terminal_enter();
+		if (termios_saved)
+			add_fd(ep, STDIN_FILENO);
+		if (cb->on_resize)
+			cb->on_resize(cb->ctx);
+	}
+
+	while (!stop) {
+		struct epoll_event evs[4];
+		int timeout = -1, n, i;
+
+		if (end) {
+			double left = end - now_monotonic();
+
+			if (left <= 0)
+				break;
+			timeout = (int)(left * 1000) + 1;
+		}
+		n = epoll_wait(ep, evs, 4, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -1;
+			break;
+		}
+		for (i = 0; i < n && !stop; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGWINCH) {
+					if (cb->on_resize)
+						cb->on_resize(cb->ctx);
+				} else {
+					stop = 1;	/* Ctrl-C, SIGTERM, SIGHUP */
+				}
+			} else if (fd == tfd) {
+				uint64_t expirations;
+
+				if (read(tfd, &expirations, sizeof(expirations)) > 0 &&
+				    cb->on_tick)
+					stop = cb->on_tick(cb->ctx);
+			} else if (fd == lo->events_fd) {
+				if (cb->on_events)
+					stop = cb->on_events(cb->ctx);
+			} else if (fd == STDIN_FILENO) {
+				char key;
+
+				while (read(STDIN_FILENO, &key, 1) == 1)
+					if (key == 'q' || key == 'Q')
+						stop = 1;
+			}
+		}
+	}
+out:
+	terminal_restore();
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (ep >= 0)
+		close(ep);
+	return ret;
+}

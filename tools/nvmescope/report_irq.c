@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * report_irq.c - "nvmescope irq": for every NVMe queue interrupt (tnvme
+ * and the stock driver), where it may go, where it went, and whether that
+ * matches the CPUs blk-mq sends the queue's requests from.
+ *
+ * Works from /proc and /sys alone (counts are /proc/interrupts deltas over
+ * the interval).  With BPF it also counts irq_handler_entry per CPU: the
+ * CPUs actually observed taking each queue's interrupts.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "collect.h"
+#include "json.h"
+#include "live.h"
+#include "sysfs.h"
+#include "view.h"
+
+struct irq_row {
+	const struct nvme_queue_info *q;
+	uint64_t total;
+	uint64_t *per_col;		/* delta per /proc/interrupts column */
+	bool have_bpf;
+	uint64_t bpf_total;
+	struct cpuset observed;		/* CPUs /proc says took it */
+	struct cpuset bpf_observed;	/* CPUs BPF saw handle it */
+	bool mismatch;			/* irq CPUs outside blk-mq's CPUs */
+};
+
+static bool wanted(const struct options *o, bool driver_given,
+		   const struct nvme_queue_info *q)
+{
+	if (driver_given && q->driver != o->driver)
+		return false;
+	if (o->ctrl >= 0 && (int)q->ctrl != o->ctrl)
+		return false;
+	return o->qid < 0 || (int)q->qid == o->qid;
+}
+
+static const struct queue_sample *bpf_queue(const struct sample *s,
+					    const struct nvme_queue_info *q)
+{
+	uint32_t key = q->ctrl | (uint32_t)q->driver << 16;
+	size_t i;
+
+	for (i = 0; s && i < s->n; i++)
+		if (s->q[i].ctrl == key && s->q[i].qid == q->qid)
+			return &s->q[i];
+	return NULL;
+}
+
+static void print_text(const struct irq_row *rows, size_t n, const struct proc_interrupts *pi,
+		       double secs, bool bpf)
+{
+	size_t i;
+
+	printf("nvmescope irq - %.1f s%s\n", secs,
+	       bpf ? "" : " - without BPF (no observed CPUs)");
+	printf("%-12s %5s %9s  %-20s %-9s %-9s %-7s %-9s %-9s %s\n", "QUEUE", "IRQ",
+	       "COUNT", "PER_CPU(cpu:count)", "AFFINITY", "EFFECTIVE", "MANAGED",
+	       "BLK_MQ", "OBSERVED", "MISMATCH");
+	for (i = 0; i < n; i++) {
+		const struct irq_row *r = &rows[i];
+		char q[40], label[32], aff[64], eff[64], mq[64], obs[64], per[256];
+		size_t used = 0;
+		unsigned int col;
+
+		ctrl_label(r->q->driver, r->q->ctrl, label, sizeof(label));
+		snprintf(q, sizeof(q), "%s q%u", label, r->q->qid);
+		cpulist_format(&r->q->affinity, aff, sizeof(aff));
+		cpulist_format(&r->q->effective, eff, sizeof(eff));
+		if (r->q->has_blk_mq)
+			cpulist_format(&r->q->blk_mq_cpus, mq, sizeof(mq));
+		else
+			snprintf(mq, sizeof(mq), "%s", r->q->qid ? "?" : "(admin)");
+		if (r->have_bpf)
+			cpulist_format(&r->bpf_observed, obs, sizeof(obs));
+		else
+			snprintf(obs, sizeof(obs), "n/a");
+		per[0] = '\0';
+		for (col = 0; col < pi->ncols; col++) {
+			if (!r->per_col[col] || used >= sizeof(per))
+				continue;
+			used += snprintf(per + used, sizeof(per) - used, "%s%u:%llu",
+					 used ? "," : "", pi->col_cpu[col],
+					 (unsigned long long)r->per_col[col]);
+		}
+		if (!used)
+			snprintf(per, sizeof(per), "-");
+		printf("%-12s %5u %9llu  %-20s %-9s %-9s %-7s %-9s %-9s %s\n", q, r->q->irq,
+		       (unsigned long long)r->total, per, aff, eff,
+		       r->q->managed ? "yes" : "no", mq, obs,
+		       !r->q->has_blk_mq ? "-" : r->mismatch ? "YES" : "no");
+	}
+	fflush(stdout);
+}
+
+static void print_json(const struct irq_row *rows, size_t n, const struct proc_interrupts *pi,
+		       double secs, bool bpf)
+{
+	struct json j;
+	size_t i;
+	unsigned int col;
+
+	json_init(&j, stdout);
+	json_object_begin(&j, NULL);
+	json_string(&j, "report", "irq");
+	json_double(&j, "interval_s", secs);
+	json_bool(&j, "bpf", bpf);
+	json_array_begin(&j, "queues");
+	for (i = 0; i < n; i++) {
+		const struct irq_row *r = &rows[i];
+		char label[32];
+
+		ctrl_label(r->q->driver, r->q->ctrl, label, sizeof(label));
+		json_object_begin(&j, NULL);
+		json_string(&j, "driver", driver_name(r->q->driver));
+		json_string(&j, "controller", label);
+		json_uint(&j, "ctrl", r->q->ctrl);
+		json_uint(&j, "qid", r->q->qid);
+		json_uint(&j, "irq", r->q->irq);
+		json_uint(&j, "count", r->total);
+		json_array_begin(&j, "per_cpu");
+		for (col = 0; col < pi->ncols; col++) {
+			json_object_begin(&j, NULL);
+			json_uint(&j, "cpu", pi->col_cpu[col]);
+			json_uint(&j, "count", r->per_col[col]);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
+		json_cpuset(&j, "smp_affinity", &r->q->affinity);
+		json_cpuset(&j, "effective_affinity", &r->q->effective);
+		json_bool(&j, "managed", r->q->managed);
+		if (r->q->has_blk_mq)
+			json_cpuset(&j, "blk_mq_cpus", &r->q->blk_mq_cpus);
+		else
+			json_null(&j, "blk_mq_cpus");
+		if (r->have_bpf) {
+			json_uint(&j, "bpf_count", r->bpf_total);
+			json_cpuset(&j, "observed_cpus", &r->bpf_observed);
+		} else {
+			json_null(&j, "bpf_count");
+			json_null(&j, "observed_cpus");
+		}
+		if (r->q->has_blk_mq)
+			json_bool(&j, "mismatch", r->mismatch);
+		else
+			json_null(&j, "mismatch");
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_end_line(&j);
+}
+
+int report_irq(const struct options *o, bool driver_given)
+{
+	struct proc_interrupts before = { 0 }, after = { 0 };
+	struct nvme_queues qs = { 0 };
+	struct collector *c = NULL;
+	struct sample s0 = { 0 }, s1 = { 0 }, sd = { 0 };
+	struct live_options lo = { .duration_s = o->interval_s, .events_fd = -1 };
+	struct live_callbacks cb = { 0 };
+	struct irq_row *rows = NULL;
+	bool bpf = !o->no_bpf;
+	double t0, secs;
+	size_t i, n = 0;
+	int ret = EXIT_FAILURE_RUNTIME;
+
+	if (bpf) {
+		ret = collector_open(&c, o, COLLECT_IRQ_ONLY, NULL, NULL);
+		if (ret)
+			return ret;
+		if (collector_sample(c, &s0)) {
+			die_msg("cannot read the BPF maps");
+			goto out;
+		}
+	}
+	if (proc_interrupts_read(&before) || nvme_queues_discover(&before, &qs)) {
+		die_msg("cannot read /proc/interrupts");
+		goto out;
+	}
+	for (i = 0; i < qs.n; i++)
+		n += wanted(o, driver_given, &qs.q[i]);
+	if (!n) {
+		die_msg("no NVMe queue interrupt matches (see /proc/interrupts)");
+		ret = EXIT_NOT_FOUND;
+		goto out;
+	}
+	if (live_interrupted()) {
+		die_msg("interrupted before measuring");
+		ret = EXIT_INTERRUPTED;
+		goto out;
+	}
+	t0 = now_monotonic();
+	if (live_run(&lo, &cb))
+		goto out;
+	secs = now_monotonic() - t0;
+	if (proc_interrupts_read(&after)) {
+		die_msg("cannot read /proc/interrupts");
+		goto out;
+	}
+	if (bpf && !collector_sample(c, &s1))
+		sample_delta(&sd, &s1, &s0);
+
+	rows = calloc(n, sizeof(*rows));
+	if (!rows)
+		goto out;
+	n = 0;
+	for (i = 0; i < qs.n; i++) {
+		const struct nvme_queue_info *q = &qs.q[i];
+		const struct irq_line *a = proc_interrupts_find(&before, q->irq);
+		const struct irq_line *b = proc_interrupts_find(&after, q->irq);
+		const struct queue_sample *bq;
+		struct irq_row *r;
+		unsigned int col, cpu;
+
+		if (!wanted(o, driver_given, q))
+			continue;
+		r = &rows[n++];
+		r->q = q;
+		r->per_col = calloc(after.ncols ? after.ncols : 1, sizeof(uint64_t));
+		if (!r->per_col)
+			goto out;
+		for (col = 0; a && b && col < after.ncols && col < before.ncols; col++) {
+			r->per_col[col] = b->count[col] - a->count[col];
+			r->total += r->per_col[col];
+			if (r->per_col[col])
+				cpuset_add(&r->observed, after.col_cpu[col]);
+		}
+		bq = bpf ? bpf_queue(&sd, q) : NULL;
+		r->have_bpf = bpf;
+		for (cpu = 0; bq && cpu < NS_MAX_CPUS; cpu++) {
+			r->bpf_total += bq->hardirq_by_cpu[cpu];
+			if (bq->hardirq_by_cpu[cpu])
+				cpuset_add(&r->bpf_observed, cpu);
+		}
+		/* interrupts landing on CPUs that do not submit to this queue */
+		r->mismatch = q->has_blk_mq &&
+			      (!cpuset_subset(&q->effective, &q->blk_mq_cpus) ||
+			       !cpuset_subset(&r->observed, &q->blk_mq_cpus));
+	}
+	if (o->json)
+		print_json(rows, n, &after, secs, bpf);
+	else
+		print_text(rows, n, &after, secs, bpf);
+	ret = EXIT_OK;
+out:
+	for (i = 0; rows && i < n; i++)
+		free(rows[i].per_col);
+	free(rows);
+	sample_free(&s0);
+	sample_free(&s1);
+	sample_free(&sd);
+	nvme_queues_free(&qs);
+	proc_interrupts_free(&before);
+	proc_interrupts_free(&after);
+	collector_close(c);
+	return ret;
+}

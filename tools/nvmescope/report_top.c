@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * report_top.c - "nvmescope top": every interval, per controller and
+ * queue, how busy it is and where a request's time goes.
+ *
+ * On a terminal it redraws in place (alternate screen, like irqtop);
+ * otherwise, or with --plain, it prints one block of lines per interval;
+ * with --json one object per interval.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tool.h"
+#include "collect.h"
+#include "live.h"
+#include "sysfs.h"
+#include "view.h"
+
+struct top {
+	const struct options *o;
+	struct collector *c;
+	struct sample prev;
+	bool fullscreen;
+	long reports;
+	char *screen;		/* last frame, redrawn on resize */
+	size_t screen_len;
+};
+
+static void print_rates(FILE *f, enum ns_driver d, const struct queue_view *v,
+			size_t n)
+{
+	size_t i;
+
+	fprintf(f, "%-10s %8s %7s %5s %9s %9s %8s %7s  %-11s %-11s\n",
+		"QUEUE", "IOPS", "MB/s", "INFL", "SQ_DB/s", "CQ_DB/s",
+		"CMD/SQ_DB", "CQE/IRQ", "SUBMIT_CPUS", "IRQ_CPUS");
+	for (i = 0; i < n; i++) {
+		char label[32], q[40], sqdb[16], cqdb[16], per_db[16], per_irq[16];
+		char sub[64], irq[64];
+
+		ctrl_label(d, v[i].ctrl, label, sizeof(label));
+		snprintf(q, sizeof(q), "%s q%u", label, v[i].qid);
+		format_number(sqdb, sizeof(sqdb), v[i].sq_doorbells_ps, 0);
+		format_number(cqdb, sizeof(cqdb), v[i].cq_doorbells_ps, 0);
+		format_number(per_db, sizeof(per_db), v[i].cmds_per_sq_doorbell, 2);
+		format_number(per_irq, sizeof(per_irq), v[i].cqes_per_irq, 2);
+		cpulist_format(&v[i].submit_cpus, sub, sizeof(sub));
+		cpulist_format(&v[i].irq_cpus, irq, sizeof(irq));
+		fprintf(f, "%-10s %8.0f %7.1f %5lld %9s %9s %9s %7s  %-11s %-11s%s\n",
+			q, v[i].iops, v[i].mbps, (long long)v[i].inflight, sqdb, cqdb,
+			per_db, per_irq, sub, irq,
+			v[i].cpu_mismatch ? " <- differ" : "");
+	}
+}
+
+static void print_latency(FILE *f, enum ns_driver d, const struct queue_view *v,
+			  size_t n)
+{
+	size_t i;
+	unsigned int iv;
+
+	fprintf(f, "%-10s %-24s %9s %9s %9s %9s\n", "QUEUE", "FROM -> TO (usecs)",
+		"MEAN", "P50", "P99", "COUNT");
+	for (i = 0; i < n; i++) {
+		char label[32], q[40];
+
+		if (!v[i].completions && !v[i].lat[NS_IV_IRQ_CQE].count)
+			continue;	/* idle in this interval */
+		ctrl_label(d, v[i].ctrl, label, sizeof(label));
+		snprintf(q, sizeof(q), "%s q%u", label, v[i].qid);
+		for (iv = 0; iv < NS_IV_COUNT; iv++) {
+			/* end to end first, then the steps in causal order */
+			unsigned int k = iv == 0 ? NS_IV_RQ_START_RQ_END : iv - 1;
+			const struct lat_summary *l = &v[i].lat[k];
+			char name[64], mean[16], p50[16], p99[16];
+
+			snprintf(name, sizeof(name), "%s -> %s", interval_from(k), interval_to(k));
+			if (!l->visible) {
+				fprintf(f, "%-10s %-24s %9s %9s %9s %9s\n", iv ? "" : q, name,
+					"n/a", "n/a", "n/a", "(no event)");
+				continue;
+			}
+			format_number(mean, sizeof(mean), l->mean_us, 1);
+			format_number(p50, sizeof(p50), l->p50_us, 1);
+			format_number(p99, sizeof(p99), l->p99_us, 1);
+			fprintf(f, "%-10s %-24s %9s %9s %9s %9llu\n", iv ? "" : q, name,
+				mean, p50, p99, (unsigned long long)l->count);
+		}
+	}
+}
+
+/* Show the last frame from the top left, each line cut to the width. */
+static void draw(struct top *t)
+{
+	int cols, rows, row = 0;
+	char *line = t->screen;
+
+	live_term_size(&cols, &rows);
+	fputs("\033[H", stdout);
+	while (line && *line && row < rows) {
+		char *nl = strchr(line, '\n');
+		int w = nl ? (int)(nl - line) : (int)strlen(line);
+
+		fprintf(stdout, "%.*s\033[K%s", w < cols ? w : cols, line,
+			row + 1 < rows ? "\n" : "");
+		row++;
+		line = nl ? nl + 1 : NULL;
+	}
+	fputs("\033[J", stdout);
+	fflush(stdout);
+}
+
+/* Build the report for one interval into a memory stream, then show it. */
+static int top_tick(void *ctx)
+{
+	struct top *t = ctx;
+	const struct options *o = t->o;
+	struct sample now, delta;
+	struct queue_view *views;
+	size_t i, n = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	time_t wall = time(NULL);
+	char clock[16];
+
+	if (collector_sample(t->c, &now))
+		return 1;
+	sample_delta(&delta, &now, &t->prev);
+	views = calloc(delta.n ? delta.n : 1, sizeof(*views));
+	if (!views) {
+		sample_free(&now);
+		sample_free(&delta);
+		return 1;
+	}
+	for (i = 0; i < delta.n; i++)
+		queue_view_make(&views[n++], o->driver, &delta.q[i], &now.q[i], delta.time_s);
+	strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&wall));
+
+	if (o->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_object_begin(&j, NULL);
+		json_string(&j, "report", "top");
+		json_string(&j, "driver", driver_name(o->driver));
+		json_double(&j, "time", now.time_s);
+		json_double(&j, "interval_s", delta.time_s);
+		json_losses(&j, &delta);
+		json_array_begin(&j, "queues");
+		for (i = 0; i < n; i++)
+			json_queue_view(&j, o->driver, &views[i]);
+		json_array_end(&j);
+		json_object_end(&j);
+		json_end_line(&j);
+	} else {
+		f = open_memstream(&buf, &len);
+		if (f) {
+			fprintf(f, "nvmescope top - %s - %s - interval %.1f s%s\n",
+				driver_name(o->driver), clock, delta.time_s,
+				t->fullscreen ? " - q quits" : "");
+			print_losses(f, &delta);
+			fputc('\n', f);
+			print_rates(f, o->driver, views, n);
+			fputc('\n', f);
+			print_latency(f, o->driver, views, n);
+			if (!t->fullscreen)
+				fputc('\n', f);
+			fclose(f);
+			free(t->screen);
+			t->screen = buf;
+			t->screen_len = len;
+			if (t->fullscreen) {
+				draw(t);
+			} else {
+				fwrite(buf, 1, len, stdout);
+			}
+			fflush(stdout);
+		}
+	}
+	free(views);
+	sample_free(&delta);
+	sample_free(&t->prev);
+	t->prev = now;
+	t->reports++;
+	return o->iterations && t->reports >= o->iterations;
+}
+
+static void top_resize(void *ctx)
+{
+	struct top *t = ctx;
+
+	fputs("\033[2J", stdout);
+	if (t->screen) {
+		draw(t);
+	} else {
+		fputs("\033[Hnvmescope top: waiting for the first interval...", stdout);
+		fflush(stdout);
+	}
+}
+
+int report_top(const struct options *o)
+{
+	struct top t = { .o = o };
+	struct live_options lo = {
+		.interval_s = o->interval_s,
+		.duration_s = o->duration_s,
+		.events_fd = -1,
+	};
+	struct live_callbacks cb = { .ctx = &t, .on_tick = top_tick, .on_resize = top_resize };
+	int ret;
+
+	ret = collector_open(&t.c, o, COLLECT_STATS, NULL, NULL);
+	if (ret)
+		return ret;
+	if (live_interrupted() || collector_sample(t.c, &t.prev)) {
+		collector_close(t.c);
+		if (live_interrupted()) {
+			die_msg("interrupted before the first report");
+			return EXIT_INTERRUPTED;
+		}
+		die_msg("cannot read the BPF maps");
+		return EXIT_FAILURE_RUNTIME;
+	}
+	t.fullscreen = !o->json && !o->plain && isatty(STDOUT_FILENO);
+	lo.fullscreen = t.fullscreen;
+	ret = live_run(&lo, &cb);
+	sample_free(&t.prev);
+	free(t.screen);
+	collector_close(t.c);
+	return ret ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+}

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nvmescope-unit - unit tests of the parts that need no kernel: the
+ * /proc/interrupts, CPU list and queue name parsers, the histogram
+ * percentiles, and the JSON writer.  Prints "ok - ..." / "not ok - ..."
+ * lines like the rest of the test suite.
+ *
+ *   nvmescope-unit            run the tests
+ *   nvmescope-unit --layout   print "system event field offset size" for
+ *                             every hand-written tracepoint record field
+ *                             (tests/vm/nvmescope-layout.guest.sh compares
+ *                             them with the kernel's format files)
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hist.h"
+#include "json.h"
+#include "procfs.h"
+#include "tracepoint_records.h"
+
+static int failed;
+
+static void check(bool cond, const char *what)
+{
+	printf("%s - %s\n", cond ? "ok" : "not ok", what);
+	if (!cond)
+		failed++;
+}
+
+static void check_str(const char *got, const char *want, const char *what)
+{
+	bool same = got && !strcmp(got, want);
+
+	printf("%s - %s", same ? "ok" : "not ok", what);
+	if (!same)
+		printf(" (want '%s', got '%s')", want, got ? got : "(null)");
+	putchar('\n');
+	if (!same)
+		failed++;
+}
+
+/* ------------------------------------------------------------ layout */
+
+#define FIELD(sys, ev, type, field) \
+	printf("%s %s %s %zu %zu\n", sys, ev, #field, offsetof(type, field), \
+	       sizeof(((type *)0)->field))
+
+static void print_layout(void)
+{
+	static const char *const common[] = { "nvme_setup_cmd", "nvme_complete_rq", "nvme_sq" };
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		FIELD("nvme", common[i], struct tp_common, common_type);
+		FIELD("nvme", common[i], struct tp_common, common_flags);
+		FIELD("nvme", common[i], struct tp_common, common_preempt_count);
+		FIELD("nvme", common[i], struct tp_common, common_pid);
+	}
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, disk);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, ctrl_id);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, qid);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, opcode);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, flags);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, fctype);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, cid);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, nsid);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, metadata);
+	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, cdw10);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, disk);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, ctrl_id);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, qid);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, cid);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, result);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, retries);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, flags);
+	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, status);
+	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, ctrl_id);
+	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, disk);
+	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, qid);
+	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, sq_head);
+	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, sq_tail);
+}
+
+/* ------------------------------------------------------------ parsers */
+
+static void test_cpulist(void)
+{
+	struct cpuset s, t;
+	char buf[128];
+
+	check(!cpulist_parse("0-3,8\n", &s), "cpulist: '0-3,8' parses");
+	cpulist_format(&s, buf, sizeof(buf));
+	check_str(buf, "0-3,8", "cpulist: '0-3,8' formats back the same");
+	check(!cpulist_parse("5", &s) && cpuset_has(&s, 5) && !cpuset_has(&s, 4),
+	      "cpulist: a single CPU");
+	check(!cpulist_parse("  1 - 2 , 7 ", &s) && cpuset_has(&s, 2) && cpuset_has(&s, 7),
+	      "cpulist: spaces around numbers and dashes");
+	check(!cpulist_parse("", &s) && cpuset_empty(&s), "cpulist: empty text is an empty set");
+	cpulist_format(&s, buf, sizeof(buf));
+	check_str(buf, "-", "cpulist: an empty set formats as '-'");
+	check(cpulist_parse("3-1", &s) < 0, "cpulist: a backwards range is rejected");
+	check(cpulist_parse("1,,2", &s) < 0, "cpulist: an empty element is rejected");
+	check(cpulist_parse("abc", &s) < 0, "cpulist: letters are rejected");
+	check(cpulist_parse("99999", &s) < 0, "cpulist: a CPU beyond NS_MAX_CPUS is rejected");
+	check(!cpulist_parse("0-255", &s) && cpuset_has(&s, 255) && cpuset_has(&s, 64),
+	      "cpulist: 256 CPUs across words");
+	cpulist_format(&s, buf, sizeof(buf));
+	check_str(buf, "0-255", "cpulist: 0-255 formats as one range");
+	cpulist_parse("0,2,4-6", &s);
+	cpulist_parse("0-7", &t);
+	check(cpuset_subset(&s, &t) && !cpuset_subset(&t, &s), "cpuset: subset");
+}
+
+static void test_queue_names(void)
+{
+	enum ns_driver d;
+	unsigned int c, q;
+
+	check(nvme_queue_name_parse("nvme0q1", &d, &c, &q) && d == NS_DRIVER_NVME &&
+	      c == 0 && q == 1, "queue name: nvme0q1");
+	check(nvme_queue_name_parse("tnvme12q63", &d, &c, &q) && d == NS_DRIVER_TNVME &&
+	      c == 12 && q == 63, "queue name: tnvme12q63");
+	check(!nvme_queue_name_parse("nvme0", &d, &c, &q), "queue name: nvme0 is no queue");
+	check(!nvme_queue_name_parse("nvme0q", &d, &c, &q), "queue name: nvme0q is no queue");
+	check(!nvme_queue_name_parse("nvmeq1", &d, &c, &q), "queue name: nvmeq1 is no queue");
+	check(!nvme_queue_name_parse("nvme0q1x", &d, &c, &q), "queue name: nvme0q1x is no queue");
+	check(!nvme_queue_name_parse("xnvme0q1", &d, &c, &q), "queue name: xnvme0q1 is no queue");
+	check(nvme_queue_in_actions("foo, nvme3q2", &d, &c, &q) && c == 3 && q == 2,
+	      "queue name: found in a shared action list");
+	check(!nvme_queue_in_actions("PCIe PME, aerdrv", &d, &c, &q),
+	      "queue name: none in 'PCIe PME, aerdrv'");
+}
+
+static const char *interrupts_text =
+"            CPU0       CPU1       CPU3      CPU17\n"
+"   0:        120          0          0          0   IO-APIC   2-edge      timer\n"
+"  24:          0          0          0          0   PCI-MSI 65536-edge      PCIe PME, aerdrv\n"
+"  32:          5          6          7 4294967296   PCI-MSI 524288-edge      nvme0q0\n"
+" 140:          0          0        999          1   IR-PCI-MSIX-0000:02:00.0    3-edge      tnvme0q3\n"
+" 141:          1          2          3          4   weird chip name-with-dash   tnvme1q1\n"
+" 142:          1          2\n"
+" NMI:          0          0          0          0   Non-maskable interrupts\n"
+" ERR:          0\n"
+" MIS:          0\n";
+
+static void test_proc_interrupts(void)
+{
+	FILE *f = fmemopen((void *)interrupts_text, strlen(interrupts_text), "r");
+	struct proc_interrupts pi;
+	const struct irq_line *l;
+	enum ns_driver d;
+	unsigned int c, q;
+	int r = proc_interrupts_parse(f, &pi);
+
+	fclose(f);
+	check(r == 0, "/proc/interrupts: parses");
+	if (r)
+		return;
+	check(pi.ncols == 4 && pi.col_cpu[2] == 3 && pi.col_cpu[3] == 17,
+	      "/proc/interrupts: CPU columns follow the header (offline CPUs missing)");
+	check(pi.nlines == 6, "/proc/interrupts: numbered lines only (NMI, ERR, MIS skipped)");
+	l = proc_interrupts_find(&pi, 32);
+	check(l && l->count[3] == 4294967296ULL, "/proc/interrupts: counts above 2^32");
+	check_str(l ? l->actions : NULL, "nvme0q0", "/proc/interrupts: action after hwirq-edge");
+	l = proc_interrupts_find(&pi, 24);
+	check_str(l ? l->actions : NULL, "PCIe PME, aerdrv", "/proc/interrupts: action with spaces and commas");
+	l = proc_interrupts_find(&pi, 140);
+	check_str(l ? l->chip : NULL, "IR-PCI-MSIX-0000:02:00.0", "/proc/interrupts: chip name");
+	check(l && nvme_queue_in_actions(l->actions, &d, &c, &q) && d == NS_DRIVER_TNVME && q == 3,
+	      "/proc/interrupts: tnvme0q3 recognised");
+	l = proc_interrupts_find(&pi, 141);
+	check(l && nvme_queue_in_actions(l->actions, &d, &c, &q) && c == 1 && q == 1,
+	      "/proc/interrupts: queue name found without a hwirq word");
+	l = proc_interrupts_find(&pi, 142);
+	check(l && l->count[1] == 2 && l->count[2] == 0 && l->count[3] == 0,
+	      "/proc/interrupts: a short line leaves the other CPUs at 0");
+	proc_interrupts_free(&pi);
+
+	/* many CPUs: 200 columns */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		unsigned int i;
+
+		for (i = 0; i < 200; i++)
+			fprintf(m, "%sCPU%u", i ? "       " : "           ", i);
+		fputc('\n', m);
+		fputs(" 77:", m);
+		for (i = 0; i < 200; i++)
+			fprintf(m, " %10u", i);
+		fputs("  PCI-MSIX-0000:01:00.0 9-edge nvme5q9\n", m);
+		fclose(m);
+		m = fmemopen(buf, len, "r");
+		r = proc_interrupts_parse(m, &pi);
+		fclose(m);
+		free(buf);
+		l = r ? NULL : proc_interrupts_find(&pi, 77);
+		check(!r && pi.ncols == 200 && l && l->count[199] == 199 &&
+		      !strcmp(l->actions, "nvme5q9"), "/proc/interrupts: 200 CPUs");
+		if (!r)
+			proc_interrupts_free(&pi);
+	}
+	f = fmemopen((void *)"garbage\n", 8, "r");
+	check(proc_interrupts_parse(f, &pi) < 0, "/proc/interrupts: garbage header is an error");
+	fclose(f);
+}
+
+/* ------------------------------------------------------------ histograms */
+
+static void test_hist(void)
+{
+	struct ns_hist h, a, d;
+	unsigned int i, ok = 1;
+	double p50, p99;
+
+	/* every slot's bounds are consistent with hist_slot_of */
+	for (i = 0; i < NS_HIST_SLOTS - 1; i++) {
+		if (hist_slot_of(hist_slot_low(i)) != i ||
+		    hist_slot_of(hist_slot_high(i) - 1) != i ||
+		    hist_slot_high(i) != hist_slot_low(i + 1))
+			ok = 0;
+	}
+	check(ok, "hist: slots are contiguous and match hist_slot_of");
+	check(hist_slot_of(4) == 4 && hist_slot_of(7) == 7 && hist_slot_of(8) == 8 &&
+	      hist_slot_of(10) == 9 && hist_slot_of(1000) == 4 * 8 + 3,
+	      "hist: slot of 4, 7, 8, 10, 1000 ns");
+	check(hist_slot_of(~0ULL) == NS_HIST_SLOTS - 1, "hist: huge values land in the last slot");
+
+	memset(&h, 0, sizeof(h));
+	check(isnan(hist_percentile_ns(&h, 50)) && isnan(hist_mean_ns(&h)),
+	      "hist: empty histogram has no percentile and no mean");
+	/* 1000 samples: 1..1000 us */
+	for (i = 1; i <= 1000; i++) {
+		h.slots[hist_slot_of(i * 1000ULL)]++;
+		h.count++;
+		h.sum_ns += i * 1000ULL;
+	}
+	p50 = hist_percentile_ns(&h, 50);
+	p99 = hist_percentile_ns(&h, 99);
+	check(fabs(p50 - 500000) / 500000 < 0.25, "hist: p50 of 1..1000 us within 25 % of 500 us");
+	check(fabs(p99 - 990000) / 990000 < 0.25, "hist: p99 of 1..1000 us within 25 % of 990 us");
+	check(fabs(hist_mean_ns(&h) - 500500) < 1, "hist: the mean is exact");
+	check(hist_percentile_ns(&h, 0) <= hist_percentile_ns(&h, 100),
+	      "hist: p0 <= p100");
+
+	memset(&a, 0, sizeof(a));
+	a.slots[hist_slot_of(5000)] = 10;
+	a.count = 10;
+	a.sum_ns = 50000;
+	check(hist_percentile_ns(&a, 50) >= hist_slot_low(hist_slot_of(5000)) &&
+	      hist_percentile_ns(&a, 50) <= hist_slot_high(hist_slot_of(5000)),
+	      "hist: a single-slot histogram's p50 is inside that slot");
+	hist_add(&a, &h);
+	hist_sub(&d, &a, &h);
+	check(d.count == 10 && d.sum_ns == 50000 && d.slots[hist_slot_of(5000)] == 10,
+	      "hist: (a + h) - h = a");
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+
+		hist_print_log2(m, &h, "");
+		fclose(m);
+		check(buf && strstr(buf, "usecs") && strstr(buf, "|****"),
+		      "hist: log2 table prints with bars");
+		free(buf);
+	}
+}
+
+/* ------------------------------------------------------------ JSON */
+
+static void test_json(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	struct json j;
+
+	json_init(&j, m);
+	json_object_begin(&j, NULL);
+	json_string(&j, "name", "a\"b\\c\n\x01");
+	json_uint(&j, "big", 18446744073709551615ULL);
+	json_int(&j, "neg", -3);
+	json_double(&j, "x", 1.5);
+	json_double(&j, "nan", NAN);
+	json_bool(&j, "t", true);
+	json_null(&j, "n");
+	json_array_begin(&j, "arr");
+	json_uint(&j, NULL, 1);
+	json_object_begin(&j, NULL);
+	json_object_end(&j);
+	json_array_begin(&j, NULL);
+	json_array_end(&j);
+	json_array_end(&j);
+	json_object_end(&j);
+	json_end_line(&j);
+	fclose(m);
+	check_str(buf, "{\"name\":\"a\\\"b\\\\c\\n\\u0001\",\"big\":18446744073709551615,"
+		  "\"neg\":-3,\"x\":1.500,\"nan\":null,\"t\":true,\"n\":null,"
+		  "\"arr\":[1,{},[]]}\n", "json: escapes, numbers, NaN as null, nesting, commas");
+	free(buf);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--layout")) {
+		print_layout();
+		return 0;
+	}
+	test_cpulist();
+	test_queue_names();
+	test_proc_interrupts();
+	test_hist();
+	test_json();
+	printf("# %d failed\n", failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * nvmescope.h - what the parts of the command-line tool share: options,
+ * exit codes, and the subcommands.
+ */
+#ifndef NVMESCOPE_TOOL_H
+#define NVMESCOPE_TOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "nvmescope.h"	/* bpf/nvmescope.h: types shared with BPF */
+
+/* Documented in docs/nvmescope.1 (EXIT STATUS); keep them in step. */
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILURE_RUNTIME = 1,	/* something failed while running */
+	EXIT_USAGE = 2,			/* bad option, argument or interval */
+	EXIT_PERMISSION = 3,		/* not root / no CAP_BPF + CAP_PERFMON */
+	EXIT_NO_BTF = 4,		/* kernel without /sys/kernel/btf/vmlinux */
+	EXIT_NO_DRIVER = 5,		/* tnvme (or nvme) not loaded */
+	EXIT_NOT_FOUND = 6,		/* unknown controller or queue */
+	EXIT_INTERRUPTED = 130,		/* Ctrl-C before the first report */
+};
+
+/* CPUs nvmescope keeps per-CPU numbers for (more are folded into the last). */
+#define NS_MAX_CPUS 256
+
+struct options {
+	enum ns_driver driver;
+	double interval_s;	/* top: refresh; irq: measuring window */
+	double duration_s;	/* 0 = until Ctrl-C (or 'q') */
+	long iterations;	/* top: stop after this many reports, 0 = never */
+	long max_cmds;		/* trace: stop after this many commands */
+	int ctrl;		/* -1 = every controller */
+	int qid;		/* -1 = every queue */
+	int opcode;		/* -1 = every opcode (trace) */
+	bool json;
+	bool verbose;
+	bool no_bpf;		/* irq: only /proc and /sys */
+	bool plain;		/* top: plain lines even on a terminal */
+};
+
+int report_top(const struct options *o);
+int report_lat(const struct options *o);
+int report_irq(const struct options *o, bool driver_given);
+int report_trace(const struct options *o);
+
+/* steps.c: names of steps and intervals, and what each driver can see. */
+const char *driver_name(enum ns_driver d);		/* "tnvme", "nvme" */
+const char *step_name(enum ns_step s);			/* "sq_write" */
+const char *interval_from(enum ns_interval iv);		/* "sq_write" */
+const char *interval_to(enum ns_interval iv);		/* "sq_doorbell" */
+const char *interval_key(enum ns_interval iv);		/* "sq_write-sq_doorbell" */
+const char *interval_help(enum ns_interval iv);		/* what it measures */
+bool interval_visible(enum ns_driver d, enum ns_interval iv);
+bool step_visible(enum ns_driver d, enum ns_step s);
+const char *opcode_name(int qid, unsigned int opcode);	/* "read", "write" */
+
+/* Print "nvmescope: MESSAGE" to stderr (one line). */
+void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* NVMESCOPE_TOOL_H */

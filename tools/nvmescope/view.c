@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * view.c - per-queue numbers for the reports (see view.h).
+ */
+#include <math.h>
+#include <string.h>
+#include "view.h"
+#include "hist.h"
+#include "sysfs.h"
+
+void lat_summary_make(struct lat_summary *l, const struct ns_hist *h, bool visible)
+{
+	uint64_t total = 0;
+	unsigned int i;
+
+	for (i = 0; i < NS_HIST_SLOTS; i++)
+		total += h->slots[i];
+	l->visible = visible;
+	l->count = total;
+	l->mean_us = hist_mean_ns(h) / 1000.0;
+	l->p50_us = hist_percentile_ns(h, 50) / 1000.0;
+	l->p99_us = hist_percentile_ns(h, 99) / 1000.0;
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / b : NAN;
+}
+
+void queue_view_make(struct queue_view *v, enum ns_driver d,
+		     const struct queue_sample *delta,
+		     const struct queue_sample *now, double secs)
+{
+	const struct ns_counters *c = &delta->total;
+	unsigned int cpu, iv;
+
+	memset(v, 0, sizeof(*v));
+	if (secs <= 0)
+		secs = 1;
+	v->ctrl = delta->ctrl;
+	v->qid = delta->qid;
+	v->completions = c->rq_end;
+	v->iops = c->rq_end / secs;
+	v->mbps = (c->bytes_read + c->bytes_written) / secs / 1e6;
+	v->inflight = now ? (int64_t)(now->total.tracked_start - now->total.tracked_end -
+				      now->total.stale) : 0;
+	if (v->inflight < 0)
+		v->inflight = 0;
+	v->irqs = d == NS_DRIVER_TNVME ? c->irq : c->hardirq;
+	v->hardirqs = c->hardirq;
+	if (d == NS_DRIVER_TNVME) {
+		v->sq_doorbells_ps = c->sq_doorbell / secs;
+		v->cq_doorbells_ps = c->cq_doorbell / secs;
+		v->cmds_per_sq_doorbell = ratio(c->sq_doorbell_cmds, c->sq_doorbell);
+	} else {
+		v->sq_doorbells_ps = v->cq_doorbells_ps = NAN;
+		v->cmds_per_sq_doorbell = NAN;
+	}
+	v->cqes_per_irq = ratio(c->cqe, v->irqs);
+	for (cpu = 0; cpu < NS_MAX_CPUS; cpu++) {
+		if (delta->sq_write_by_cpu[cpu])
+			cpuset_add(&v->submit_cpus, cpu);
+		if (delta->irq_by_cpu[cpu])
+			cpuset_add(&v->irq_cpus, cpu);
+	}
+	v->cpu_mismatch = !cpuset_empty(&v->irq_cpus) && !cpuset_empty(&v->submit_cpus) &&
+			  !cpuset_equal(&v->submit_cpus, &v->irq_cpus);
+	for (iv = 0; iv < NS_IV_COUNT; iv++)
+		lat_summary_make(&v->lat[iv], &delta->hist[iv], interval_visible(d, iv));
+}
+
+void format_number(char *buf, size_t len, double v, int precision)
+{
+	if (isfinite(v))
+		snprintf(buf, len, "%.*f", precision, v);
+	else
+		snprintf(buf, len, "-");
+}
+
+void print_losses(FILE *f, const struct sample *delta)
+{
+	bool any = false;
+	unsigned int i;
+
+	fputs("lost/unmatched:", f);
+	for (i = 0; i < NS_DROP_COUNT; i++) {
+		if (!delta->drops[i])
+			continue;
+		fprintf(f, " %s=%llu", drop_name(i), (unsigned long long)delta->drops[i]);
+		any = true;
+	}
+	if (delta->missed_runs) {
+		fprintf(f, " bpf_runs_skipped=%llu", (unsigned long long)delta->missed_runs);
+		any = true;
+	}
+	fputs(any ? "\n" : " none\n", f);
+}
+
+void json_losses(struct json *j, const struct sample *delta)
+{
+	unsigned int i;
+
+	json_object_begin(j, "lost");
+	for (i = 0; i < NS_DROP_COUNT; i++)
+		json_uint(j, drop_name(i), delta->drops[i]);
+	json_uint(j, "bpf_runs_skipped", delta->missed_runs);
+	json_object_end(j);
+}
+
+void json_latency(struct json *j, const char *key, const struct lat_summary *l)
+{
+	if (!l->visible) {
+		json_null(j, key);	/* this driver has no event for a step */
+		return;
+	}
+	json_object_begin(j, key);
+	json_uint(j, "count", l->count);
+	json_double(j, "mean_us", l->mean_us);
+	json_double(j, "p50_us", l->p50_us);
+	json_double(j, "p99_us", l->p99_us);
+	json_object_end(j);
+}
+
+void json_cpuset(struct json *j, const char *key, const struct cpuset *s)
+{
+	unsigned int cpu;
+
+	json_array_begin(j, key);
+	for (cpu = 0; cpu < NS_MAX_CPUS; cpu++)
+		if (cpuset_has(s, cpu))
+			json_uint(j, NULL, cpu);
+	json_array_end(j);
+}
+
+void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *v)
+{
+	char label[32];
+	unsigned int iv;
+
+	ctrl_label(d, v->ctrl, label, sizeof(label));
+	json_object_begin(j, NULL);
+	json_string(j, "controller", label);
+	json_uint(j, "ctrl", v->ctrl);
+	json_uint(j, "qid", v->qid);
+	json_uint(j, "completions", v->completions);
+	json_double(j, "iops", v->iops);
+	json_double(j, "mb_per_s", v->mbps);
+	json_int(j, "inflight", v->inflight);
+	json_double(j, "sq_doorbells_per_s", v->sq_doorbells_ps);
+	json_double(j, "cq_doorbells_per_s", v->cq_doorbells_ps);
+	json_double(j, "cmds_per_sq_doorbell", v->cmds_per_sq_doorbell);
+	json_double(j, "cqes_per_irq", v->cqes_per_irq);
+	json_uint(j, "irqs", v->irqs);
+	json_uint(j, "hardirqs", v->hardirqs);
+	json_cpuset(j, "submit_cpus", &v->submit_cpus);
+	json_cpuset(j, "irq_cpus", &v->irq_cpus);
+	json_bool(j, "cpu_mismatch", v->cpu_mismatch);
+	json_object_begin(j, "latency");
+	for (iv = 0; iv < NS_IV_COUNT; iv++)
+		json_latency(j, interval_key(iv), &v->lat[iv]);
+	json_object_end(j);
+	json_object_end(j);
+}
