@@ -18,9 +18,7 @@ done
 tags=$(grep -ho 'LAB-TODO([0-9][0-9]) begin' driver/*.c | grep -o '[0-9][0-9]' | sort -u | tr '\n' ' ')
 if [ -n "$tags" ]; then
 	sol=$TEST_DIR/solution
-	mkdir -p "$sol/driver"
-	cp driver/Makefile driver/Kbuild driver/*.c driver/*.h "$sol/driver/"
-	rm -f "$sol/driver/"*.mod.c
+	tools/lab copy "$sol" >/dev/null
 	first=${tags%% *}
 	tools/lab check "$first" "$sol" | sed "s/^ok - lab $first/ok - solution (labs ${tags% }): lab $first/; s/^not ok - lab $first/not ok - solution (labs ${tags% }): lab $first/"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || TESTS_FAILED=$((TESTS_FAILED + 1))
