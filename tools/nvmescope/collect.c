@@ -49,6 +49,7 @@ const char *drop_name(enum ns_drop d)
 {
 	static const char *const names[NS_DROP_COUNT] = {
 		[NS_DROP_INFLIGHT_FULL] = "inflight_map_full",
+		[NS_DROP_INFLIGHT_BUSY] = "inflight_map_busy",
 		[NS_DROP_NOT_STARTED] = "completed_not_started",
 		[NS_DROP_RINGBUF_FULL] = "ringbuf_full",
 		[NS_DROP_BATCH_FULL] = "batch_full",

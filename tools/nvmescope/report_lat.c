@@ -38,7 +38,7 @@ static void json_buckets(struct json *j, const struct ns_hist *h)
 
 static void print_text(const struct options *o, const struct sample *d)
 {
-	size_t i;
+	size_t i, shown = 0;
 	unsigned int k;
 
 	printf("nvmescope lat - %s - %.1f s\n", driver_name(o->driver), d->time_s);
@@ -49,6 +49,7 @@ static void print_text(const struct options *o, const struct sample *d)
 
 		if (!q->total.rq_end && !q->hist[NS_IV_IRQ_CQE].count)
 			continue;
+		shown++;
 		ctrl_label(o->driver, q->ctrl, label, sizeof(label));
 		printf("\n=== %s q%u: %llu commands ===\n", label, q->qid,
 		       (unsigned long long)q->total.rq_end);
@@ -70,6 +71,8 @@ static void print_text(const struct options *o, const struct sample *d)
 			hist_print_log2(stdout, &q->hist[iv], "    ");
 		}
 	}
+	if (!shown)
+		printf("no command completed on the selected queues\n");
 	fflush(stdout);
 }
 

@@ -40,6 +40,7 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 	v->ctrl = delta->ctrl;
 	v->qid = delta->qid;
 	v->completions = c->rq_end;
+	v->counters = *c;
 	v->iops = c->rq_end / secs;
 	v->mbps = (c->bytes_read + c->bytes_written) / secs / 1e6;
 	v->inflight = now ? (int64_t)(now->total.tracked_start - now->total.tracked_end -
@@ -132,6 +133,30 @@ void json_cpuset(struct json *j, const char *key, const struct cpuset *s)
 	json_array_end(j);
 }
 
+/* The raw event counts behind the rates (names as in bpf/nvmescope.h). */
+void json_counters(struct json *j, const struct ns_counters *c)
+{
+	json_object_begin(j, "events");
+	json_uint(j, "rq_start", c->rq_start);
+	json_uint(j, "rq_end", c->rq_end);
+	json_uint(j, "tracked_start", c->tracked_start);
+	json_uint(j, "tracked_end", c->tracked_end);
+	json_uint(j, "stale", c->stale);
+	json_uint(j, "bytes_read", c->bytes_read);
+	json_uint(j, "bytes_written", c->bytes_written);
+	json_uint(j, "errors", c->errors);
+	json_uint(j, "sq_write", c->sq_write);
+	json_uint(j, "sq_doorbell", c->sq_doorbell);
+	json_uint(j, "sq_doorbell_cmds", c->sq_doorbell_cmds);
+	json_uint(j, "cqe", c->cqe);
+	json_uint(j, "cq_doorbell", c->cq_doorbell);
+	json_uint(j, "cq_doorbell_cqes", c->cq_doorbell_cqes);
+	json_uint(j, "irq", c->irq);
+	json_uint(j, "irq_cqes", c->irq_cqes);
+	json_uint(j, "hardirq", c->hardirq);
+	json_object_end(j);
+}
+
 void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *v)
 {
 	char label[32];
@@ -159,5 +184,6 @@ void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *
 	for (iv = 0; iv < NS_IV_COUNT; iv++)
 		json_latency(j, interval_key(iv), &v->lat[iv]);
 	json_object_end(j);
+	json_counters(j, &v->counters);
 	json_object_end(j);
 }

@@ -29,6 +29,7 @@ struct queue_view {
 	struct cpuset submit_cpus, irq_cpus;
 	bool cpu_mismatch;
 	struct lat_summary lat[NS_IV_COUNT];
+	struct ns_counters counters;	/* raw, in the interval */
 };
 
 void lat_summary_make(struct lat_summary *l, const struct ns_hist *h, bool visible);
@@ -42,6 +43,7 @@ void print_losses(FILE *f, const struct sample *delta);
 void json_losses(struct json *j, const struct sample *delta);
 void json_latency(struct json *j, const char *key, const struct lat_summary *l);
 void json_cpuset(struct json *j, const char *key, const struct cpuset *s);
+void json_counters(struct json *j, const struct ns_counters *c);
 void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *v);
 
 #endif
