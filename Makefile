@@ -7,6 +7,9 @@
 #                   lab controller to tnvme, run fio and show nvmescope
 #   make check      install what is missing, build, run every test
 #   make vm         a shell in the lab VM
+#   make skeleton LAB=NN [DEST=dir]   a student copy of the driver for lab NN
+#   make check-lab LAB=NN [DIR=dir]   check a student's copy with lab NN's tests
+#   make check-labs run every lab's steps in the VM
 #   make bench      tnvme against the stock driver, as ratios
 #   make deps       only install the Debian packages
 #   make help       this list and the variables
@@ -25,7 +28,7 @@ HAVE_DRIVER := $(wildcard driver/Makefile)
 HAVE_NVMESCOPE := $(wildcard tools/nvmescope/Makefile)
 
 .PHONY: all deps driver nvmescope checkpatch check check-host check-vm \
-	demo vm bench clean help
+	check-labs check-lab skeleton demo vm bench clean help
 
 all: driver nvmescope
 
@@ -78,6 +81,20 @@ check-host: $(CHECKPATCH) all
 check-vm: all
 	@tests/run --vm
 
+# Course labs (tools/lab --help): LAB=NN picks one.
+need-lab = @test -n "$(LAB)" || { echo "make: say which lab, e.g. make $@ LAB=05 (tools/lab list shows them)" >&2; exit 2; }
+
+skeleton:
+	$(need-lab)
+	@tools/lab skeleton $(LAB) $(DEST)
+
+check-lab: all
+	$(need-lab)
+	@tools/lab check $(LAB) $(DIR)
+
+check-labs: all
+	@tests/run host/labs vm/labs
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo
@@ -97,4 +114,4 @@ endif
 	rm -rf $(BUILD)/bin $(BUILD)/bpf $(BUILD)/tests $(BUILD)/labvm/runs $(BUILD)/labvm/out
 
 help:
-	@sed -n '3,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
