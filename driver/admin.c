@@ -141,6 +141,7 @@ int tnvme_identify_ctrl(struct tnvme_dev *dev)
 	dev->oncs = le16_to_cpu(id->oncs);
 	dev->vwc = id->vwc;
 	dev->nn = le32_to_cpu(id->nn);
+	dev->acl = id->acl;
 
 	/*
 	 * MDTS: maximum data transfer size as a power of two in units of
@@ -205,4 +206,53 @@ int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
 int tnvme_active_ns_list(struct tnvme_dev *dev, __le32 *list)
 {
 	return tnvme_identify(dev, NVME_ID_CNS_NS_ACTIVE_LIST, 0, list);
+}
+
+/*
+ * Abort (5.1): ask the controller to abort command @req of its queue.
+ * Sent by the timeout handler, which must not sleep waiting for it, so
+ * the request is allocated without waiting and completes in
+ * tnvme_abort_endio().  CDW10 holds the SQ id (bits 15:0) and the command
+ * id (bits 31:16).  The spec lets a controller refuse (bit 0 of
+ * completion dword 0 set: "not aborted", which QEMU always answers);
+ * either way the timeout handler looks at the request again when its
+ * timer expires once more, and resets the controller if it is still
+ * outstanding.
+ */
+static enum rq_end_io_ret tnvme_abort_endio(struct request *abort_req,
+					    blk_status_t error)
+{
+	struct tnvme_queue *aq = abort_req->mq_hctx->driver_data;
+	struct tnvme_dev *dev = aq->dev;
+	struct tnvme_iod *iod = tnvme_iod(abort_req);
+
+	dev_warn(&dev->pdev->dev,
+		 "Abort of queue %u cid %u: status 0x%x, %s\n",
+		 le16_to_cpu(iod->cmd.abort.sqid), iod->cmd.abort.cid,
+		 iod->status, error ? "not sent" :
+		 (iod->result & 1) ? "command not aborted" : "command aborted");
+	atomic_inc(&dev->abort_limit);
+	blk_mq_free_request(abort_req);
+	return RQ_END_IO_NONE;
+}
+
+int tnvme_send_abort(struct request *req)
+{
+	struct tnvme_queue *q = req->mq_hctx->driver_data;
+	struct tnvme_dev *dev = q->dev;
+	struct request *abort_req;
+	struct tnvme_iod *iod;
+
+	abort_req = blk_mq_alloc_request(dev->admin_q, REQ_OP_DRV_OUT,
+					 BLK_MQ_REQ_NOWAIT);
+	if (IS_ERR(abort_req))
+		return PTR_ERR(abort_req);
+	iod = tnvme_iod(abort_req);
+	memset(&iod->cmd, 0, sizeof(iod->cmd));
+	iod->cmd.abort.opcode = nvme_admin_abort_cmd;
+	iod->cmd.abort.cid = req->tag;
+	iod->cmd.abort.sqid = cpu_to_le16(q->qid);
+	abort_req->end_io = tnvme_abort_endio;
+	blk_execute_rq_nowait(abort_req, false);
+	return 0;
 }

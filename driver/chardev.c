@@ -144,12 +144,14 @@ static int tnvme_user_cmd(struct tnvme_dev *dev, struct request_queue *q,
 /* The namespace with id @nsid, for I/O commands sent to the char device. */
 static struct tnvme_ns *tnvme_find_ns(struct tnvme_dev *dev, u32 nsid)
 {
-	struct tnvme_ns *ns;
+	struct tnvme_ns *ns, *found = NULL;
 
+	down_read(&dev->ns_rwsem);
 	list_for_each_entry(ns, &dev->namespaces, entry)
 		if (ns->nsid == nsid)
-			return ns;
-	return NULL;
+			found = ns;
+	up_read(&dev->ns_rwsem);
+	return found;
 }
 
 /*
@@ -188,7 +190,7 @@ static long tnvme_do_ioctl(struct tnvme_dev *dev, struct tnvme_ns *ns,
 			return -ENOTTY;
 		if (!capable(CAP_SYS_ADMIN))
 			return -EACCES;
-		return tnvme_reset_ctrl(dev);
+		return tnvme_reset_ctrl_sync(dev);
 	default:
 		return -ENOTTY;
 	}
@@ -199,8 +201,13 @@ static long tnvme_locked_ioctl(struct tnvme_dev *dev, struct tnvme_ns *ns,
 {
 	long ret;
 
+	/*
+	 * A removed controller has no queues left; a dead one cannot run
+	 * commands.  Only a reset may bring a dead controller back.
+	 */
 	down_read(&dev->ioctl_rwsem);
-	if (dev->removing)
+	if (dev->removing ||
+	    (tnvme_state(dev) == TNVME_CTRL_DEAD && cmd != NVME_IOCTL_RESET))
 		ret = -ENODEV;
 	else
 		ret = tnvme_do_ioctl(dev, ns, cmd, (void __user *)arg);
@@ -223,6 +230,14 @@ static long tnvme_chr_ioctl(struct file *file, unsigned int cmd,
 	return tnvme_locked_ioctl(file->private_data, NULL, cmd, arg);
 }
 
+/*
+ * Opening /dev/tnvme<c> takes a reference on the controller, so the
+ * struct outlives remove() for as long as the file is open.  The cdev
+ * itself is embedded in that struct; cdev_device_add() below makes the
+ * cdev hold a reference on ctrl_device too, so the memory stays valid
+ * even for an open() racing with remove().  After remove() every ioctl
+ * returns -ENODEV (tnvme_locked_ioctl()).
+ */
 static int tnvme_chr_open(struct inode *inode, struct file *file)
 {
 	struct tnvme_dev *dev = container_of(inode->i_cdev, struct tnvme_dev,
@@ -247,34 +262,86 @@ static const struct file_operations tnvme_chr_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 };
 
+/*
+ * /sys/class/tnvme/tnvme<c>/state: new, live, resetting, dead, deleting.
+ * /sys/class/tnvme/tnvme<c>/reset_controller: write anything to reset
+ * (like /sys/class/nvme/nvme<c>/reset_controller of the stock driver).
+ */
+static struct tnvme_dev *tnvme_from_device(struct device *d)
+{
+	return container_of(d, struct tnvme_dev, ctrl_device);
+}
+
+static ssize_t state_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  tnvme_state_name(tnvme_state(tnvme_from_device(d))));
+}
+static DEVICE_ATTR_RO(state);
+
+static ssize_t reset_controller_store(struct device *d,
+				      struct device_attribute *attr,
+				      const char *buf, size_t count)
+{
+	int ret = tnvme_reset_ctrl_sync(tnvme_from_device(d));
+
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_WO(reset_controller);
+
+static struct attribute *tnvme_ctrl_attrs[] = {
+	&dev_attr_state.attr,
+	&dev_attr_reset_controller.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(tnvme_ctrl);
+
+/*
+ * Set up ctrl_device early in probe: from here on its reference count
+ * is the controller's, and @release frees the struct.
+ */
+void tnvme_init_ctrl_device(struct tnvme_dev *dev,
+			    void (*release)(struct device *))
+{
+	struct device *d = &dev->ctrl_device;
+
+	device_initialize(d);
+	d->class = tnvme_class;
+	d->parent = &dev->pdev->dev;
+	d->devt = MKDEV(MAJOR(tnvme_chr_devt), dev->instance);
+	d->groups = tnvme_ctrl_groups;
+	d->release = release;
+	dev_set_drvdata(d, dev);
+	/* Cannot fail for lack of memory in a way that matters: no name
+	 * only means no /dev node, which device_add() then refuses.
+	 */
+	dev_set_name(d, "tnvme%d", dev->instance);
+}
+
 /* Create /dev/tnvme<c>; devtmpfs/udev make the node from the uevent. */
 int tnvme_add_chardev(struct tnvme_dev *dev)
 {
-	dev_t devt = MKDEV(MAJOR(tnvme_chr_devt), dev->instance);
 	int ret;
 
 	cdev_init(&dev->cdev, &tnvme_chr_fops);
 	dev->cdev.owner = THIS_MODULE;
-	ret = cdev_add(&dev->cdev, devt, 1);
+	ret = cdev_device_add(&dev->cdev, &dev->ctrl_device);
 	if (ret)
 		return ret;
-	dev->cdev_device = device_create(tnvme_class, &dev->pdev->dev, devt,
-					 dev, "tnvme%d", dev->instance);
-	if (IS_ERR(dev->cdev_device)) {
-		ret = PTR_ERR(dev->cdev_device);
-		cdev_del(&dev->cdev);
-		return ret;
-	}
 	dev->cdev_added = true;
 	return 0;
 }
 
+/*
+ * Remove /dev/tnvme<c> and the sysfs files (waiting for a running
+ * reset_controller write).  Open files keep the struct alive.
+ */
 void tnvme_del_chardev(struct tnvme_dev *dev)
 {
 	if (!dev->cdev_added)
 		return;
-	device_destroy(tnvme_class, dev->cdev_device->devt);
-	cdev_del(&dev->cdev);
+	cdev_device_del(&dev->cdev, &dev->ctrl_device);
 	dev->cdev_added = false;
 }
 

@@ -14,10 +14,59 @@
  * There is no register to read: the phase tag in the entry itself says
  * whether it is new (see tnvme_init_queue_state() in queues.c).
  */
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
 #include <linux/interrupt.h>
 
 #include "tnvme.h"
 #include "trace.h"
+
+/*
+ * Fault hook for instructors (docs/fault-tolerance.md): on a kernel with
+ * CONFIG_FAULT_INJECTION_DEBUG_FS (a debug kernel; Debian's lab kernel
+ * lacks it, and then none of this is compiled),
+ * /sys/kernel/debug/tnvme/fail_completion is a standard fault-injection
+ * attribute (probability, interval, times, ...; see the kernel's
+ * Documentation/fault-injection/fault-injection.rst).  When it fires, the
+ * completion path drops a CQE as if its interrupt and entry were lost: the
+ * request then runs into the timeout handler, which finds nothing by
+ * polling, sends an Abort and finally resets the controller.
+ */
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static DECLARE_FAULT_ATTR(tnvme_fail_completion);
+static struct dentry *tnvme_debugfs_dir;
+
+void tnvme_fault_init(void)
+{
+	tnvme_debugfs_dir = debugfs_create_dir("tnvme", NULL);
+	fault_create_debugfs_attr("fail_completion", tnvme_debugfs_dir,
+				  &tnvme_fail_completion);
+}
+
+void tnvme_fault_exit(void)
+{
+	debugfs_remove_recursive(tnvme_debugfs_dir);
+}
+
+static bool tnvme_drop_completion(struct tnvme_queue *q)
+{
+	/* Only I/O queues: a lost admin CQE would stall probe and reset. */
+	return q->qid && should_fail(&tnvme_fail_completion, 1);
+}
+#else
+void tnvme_fault_init(void)
+{
+}
+
+void tnvme_fault_exit(void)
+{
+}
+
+static bool tnvme_drop_completion(struct tnvme_queue *q)
+{
+	return false;
+}
+#endif
 
 /* Does the CQ slot at cq_head hold a new entry? */
 static bool tnvme_cqe_pending(struct tnvme_queue *q, u16 slot, u8 phase)
@@ -96,6 +145,13 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot)
 	if (unlikely(!req)) {
 		dev_warn(&dev->pdev->dev, "invalid command id %u on queue %u\n",
 			 cid, q->qid);
+		return;
+	}
+
+	if (tnvme_drop_completion(q)) {
+		dev_warn_ratelimited(&dev->pdev->dev,
+				     "fault injection: dropped the CQE of queue %u cid %u\n",
+				     q->qid, cid);
 		return;
 	}
 
@@ -195,8 +251,11 @@ void tnvme_poll_queue_irqoff(struct tnvme_queue *q)
 }
 
 /*
- * Fail a request the controller will never complete (it was disabled).
- * Used with blk_mq_tagset_busy_iter() by tnvme_kill_ctrl().
+ * End a request the controller will never complete: it was disabled
+ * (tnvme_dev_disable()).  Used with blk_mq_tagset_busy_iter().  The status
+ * "Command Aborted due to Host" (NVME_SC_HOST_ABORTED_CMD) lets
+ * tnvme_complete_rq() (io.c) decide: requeue it if a reset is bringing the
+ * controller back, fail it otherwise.
  */
 bool tnvme_cancel_request(struct request *req, void *data)
 {
@@ -210,28 +269,106 @@ bool tnvme_cancel_request(struct request *req, void *data)
 	return true;
 }
 
+enum tnvme_timeout_action {
+	TNVME_TO_COMPLETED,
+	TNVME_TO_ABORT,
+	TNVME_TO_RESET,
+	TNVME_TO_DISABLE,
+	TNVME_TO_WAIT,
+};
+
 /*
  * blk-mq's timeout handler: a request has been in flight for io_timeout
- * seconds.  First look whether its completion is simply sitting in the CQ
- * (a lost interrupt).  If not, the controller stopped answering: disable
- * it and fail everything outstanding (tnvme_kill_ctrl()).  The stock
- * driver first tries an Abort command and a reset; we keep it simple.
+ * seconds.  Like the stock driver (nvme_timeout() in pci.c), in order:
+ *
+ *   1. CSTS.CFS set, or CSTS reads all ones (device gone): the controller
+ *      itself failed.  Reset at once; aborting one command won't help.
+ *   2. Poll the CQ.  If the completion is there, an interrupt was lost,
+ *      not the command: BLK_EH_DONE, the request is already completed.
+ *   3. In probe, remove, a dead controller or during a reset nobody will
+ *      reset it (again): disable the controller, which ends every request,
+ *      this one included.
+ *   4. An admin command, or an I/O command that already had its Abort:
+ *      reset.  tnvme_recover() disables the controller (the timed-out
+ *      request and all others are cancelled: requeued, since a reset
+ *      follows) and queues reset_work.
+ *   5. Otherwise send Abort and give the command one more timeout period
+ *      (BLK_EH_RESET_TIMER).  If the Abort slots are used up (the
+ *      controller's ACL), just wait another period.
+ *
+ * It runs in process context (blk-mq's timeout work), so it may sleep.
  */
 enum blk_eh_timer_return tnvme_timeout(struct request *req)
 {
 	struct tnvme_queue *q = req->mq_hctx->driver_data;
 	struct tnvme_dev *dev = q->dev;
+	struct tnvme_iod *iod = tnvme_iod(req);
+	struct device *d = &dev->pdev->dev;
+	u8 opcode = iod->cmd.common.opcode;
+	u32 csts = readl(dev->bar + NVME_REG_CSTS);
+	enum tnvme_timeout_action action;
 
+	/* 1. The controller failed as a whole. */
+	if (csts == ~0U || (csts & NVME_CSTS_CFS)) {
+		dev_warn(d, "queue %u cid %u timed out, controller %s (CSTS 0x%x): resetting\n",
+			 q->qid, req->tag,
+			 csts == ~0U ? "not responding" : "fatal status", csts);
+		action = TNVME_TO_RESET;
+		goto recover;
+	}
+
+	/* 2. A missed interrupt is not a timeout. */
 	tnvme_poll_queue_irqoff(q);
 	if (blk_mq_request_completed(req)) {
-		dev_warn(&dev->pdev->dev,
-			 "queue %u cid %u: completion found by polling (lost interrupt?)\n",
+		dev_warn(d, "queue %u cid %u: completion found by polling (lost interrupt?)\n",
 			 q->qid, req->tag);
+		trace_tnvme_timeout(dev->instance, q->qid, req->tag, opcode,
+				    csts, TNVME_TO_COMPLETED);
 		return BLK_EH_DONE;
 	}
 
-	dev_warn(&dev->pdev->dev, "queue %u cid %u opcode 0x%02x timed out\n",
-		 q->qid, req->tag, tnvme_iod(req)->cmd.common.opcode);
-	tnvme_kill_ctrl(dev, "command timeout");
+	/* 3. No reset possible now. */
+	if (tnvme_state(dev) != TNVME_CTRL_LIVE) {
+		dev_warn(d, "queue %u cid %u opcode 0x%02x timed out while %s: disabling the controller\n",
+			 q->qid, req->tag, opcode,
+			 tnvme_state_name(tnvme_state(dev)));
+		action = TNVME_TO_DISABLE;
+		goto recover;
+	}
+
+	/* 4. Admin command, or Abort did not help. */
+	if (!q->qid || iod->aborted) {
+		dev_warn(d, "queue %u cid %u opcode 0x%02x timed out%s: resetting the controller\n",
+			 q->qid, req->tag, opcode,
+			 iod->aborted ? " after Abort" : "");
+		action = TNVME_TO_RESET;
+		goto recover;
+	}
+
+	/* 5. Abort, within the controller's Abort Command Limit. */
+	if (atomic_dec_return(&dev->abort_limit) < 0) {
+		atomic_inc(&dev->abort_limit);
+		trace_tnvme_timeout(dev->instance, q->qid, req->tag, opcode,
+				    csts, TNVME_TO_WAIT);
+		return BLK_EH_RESET_TIMER;
+	}
+	iod->aborted = true;
+	if (tnvme_send_abort(req)) {
+		atomic_inc(&dev->abort_limit);
+		dev_warn(d, "queue %u cid %u timed out, no request for an Abort: resetting\n",
+			 q->qid, req->tag);
+		action = TNVME_TO_RESET;
+		goto recover;
+	}
+	dev_warn(d, "queue %u cid %u opcode 0x%02x timed out: sent Abort\n",
+		 q->qid, req->tag, opcode);
+	trace_tnvme_timeout(dev->instance, q->qid, req->tag, opcode, csts,
+			    TNVME_TO_ABORT);
+	return BLK_EH_RESET_TIMER;
+
+recover:
+	trace_tnvme_timeout(dev->instance, q->qid, req->tag, opcode, csts,
+			    action);
+	tnvme_recover(dev, action == TNVME_TO_RESET);
 	return BLK_EH_DONE;
 }

@@ -119,7 +119,9 @@ static int tnvme_add_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
 		put_disk(disk);
 		return ret;
 	}
+	down_write(&dev->ns_rwsem);
 	list_add_tail(&ns->entry, &dev->namespaces);
+	up_write(&dev->ns_rwsem);
 	dev_info(&dev->pdev->dev, "%s: %llu blocks of %u B (%llu MiB)\n",
 		 disk->disk_name, ns->nsze, 1U << ns->lba_shift,
 		 (ns->nsze << ns->lba_shift) >> 20);
@@ -166,47 +168,57 @@ out:
 /*
  * Delete all gendisks.  del_gendisk() waits for their I/O to finish; the
  * memory goes when the last opener closes (tnvme_free_disk()).
+ *
+ * The list is taken private under ns_rwsem first, so the recovery code
+ * (which walks it to quiesce the queues) never sees a namespace
+ * disappear under it, and del_gendisk() runs without the lock (it waits
+ * for I/O, which may need the timeout handler, which takes the lock).
+ * If the queues were quiesced, let them go first: a request stuck behind
+ * a quiesced queue would keep del_gendisk() waiting for ever.
  */
 void tnvme_remove_namespaces(struct tnvme_dev *dev)
 {
 	struct tnvme_ns *ns, *next;
+	LIST_HEAD(list);
 
-	list_for_each_entry(ns, &dev->namespaces, entry)
+	down_write(&dev->ns_rwsem);
+	if (test_and_clear_bit(TNVME_F_IO_STOPPED, &dev->flags))
+		list_for_each_entry(ns, &dev->namespaces, entry)
+			blk_mq_unquiesce_queue(ns->disk->queue);
+	list_splice_init(&dev->namespaces, &list);
+	up_write(&dev->ns_rwsem);
+
+	list_for_each_entry(ns, &list, entry)
 		del_gendisk(ns->disk);
-	list_for_each_entry_safe(ns, next, &dev->namespaces, entry) {
+	list_for_each_entry_safe(ns, next, &list, entry) {
 		list_del(&ns->entry);
 		put_disk(ns->disk);
 	}
 }
 
-/* Reset helpers: stop new I/O and wait for in-flight I/O, then resume. */
-void tnvme_freeze_namespaces(struct tnvme_dev *dev)
-{
-	struct tnvme_ns *ns;
-
-	list_for_each_entry(ns, &dev->namespaces, entry)
-		blk_freeze_queue_start(ns->disk->queue);
-	list_for_each_entry(ns, &dev->namespaces, entry)
-		blk_mq_freeze_queue_wait(ns->disk->queue);
-}
-
-void tnvme_unfreeze_namespaces(struct tnvme_dev *dev)
-{
-	struct tnvme_ns *ns;
-
-	list_for_each_entry(ns, &dev->namespaces, entry)
-		blk_mq_unfreeze_queue(ns->disk->queue);
-}
-
-/* Recovery helper: keep CPUs out of queue_rq() (true) or let them in. */
+/*
+ * Recovery helper: keep CPUs out of queue_rq() (true) or let them in
+ * again (false).  blk_mq_quiesce_queue() nests (a queue quiesced twice
+ * needs two unquiesces), so the TNVME_F_IO_STOPPED bit makes repeated
+ * calls harmless: only the first stop and the first start act.  After a
+ * start, kick the requeue lists: requests that a reset sent back wait
+ * there (tnvme_complete_rq() in io.c).
+ */
 void tnvme_quiesce_namespaces(struct tnvme_dev *dev, bool quiesce)
 {
 	struct tnvme_ns *ns;
 
-	list_for_each_entry(ns, &dev->namespaces, entry) {
-		if (quiesce)
-			blk_mq_quiesce_queue(ns->disk->queue);
-		else
-			blk_mq_unquiesce_queue(ns->disk->queue);
+	down_read(&dev->ns_rwsem);
+	if (quiesce) {
+		if (!test_and_set_bit(TNVME_F_IO_STOPPED, &dev->flags))
+			list_for_each_entry(ns, &dev->namespaces, entry)
+				blk_mq_quiesce_queue(ns->disk->queue);
+	} else {
+		if (test_and_clear_bit(TNVME_F_IO_STOPPED, &dev->flags))
+			list_for_each_entry(ns, &dev->namespaces, entry)
+				blk_mq_unquiesce_queue(ns->disk->queue);
+		list_for_each_entry(ns, &dev->namespaces, entry)
+			blk_mq_kick_requeue_list(ns->disk->queue);
 	}
+	up_read(&dev->ns_rwsem);
 }

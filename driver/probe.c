@@ -35,6 +35,7 @@
 #include <linux/slab.h>
 
 #include "tnvme.h"
+#include "trace.h"
 
 /* ---------------------------------------------------------------------
  * Module parameters.  Each one rejects out-of-range values at load time
@@ -44,6 +45,7 @@
 unsigned int tnvme_io_queues = 64;
 unsigned int tnvme_io_depth = 256;
 unsigned int tnvme_io_timeout = 30;
+unsigned int tnvme_max_retries = 5;
 char *tnvme_serial;
 char *tnvme_pci_addr;
 
@@ -87,7 +89,21 @@ static const struct kernel_param_ops io_timeout_ops = {
 
 module_param_cb(io_timeout, &io_timeout_ops, &tnvme_io_timeout, 0444);
 MODULE_PARM_DESC(io_timeout,
-		 "Seconds before a command counts as lost and the controller is disabled (1-3600, default 30)");
+		 "Seconds before a command counts as lost: Abort, then controller reset (1-3600, default 30)");
+
+static int max_retries_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, 255);
+}
+
+static const struct kernel_param_ops max_retries_ops = {
+	.set = max_retries_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_retries, &max_retries_ops, &tnvme_max_retries, 0644);
+MODULE_PARM_DESC(max_retries,
+		 "How often a request that a reset cancelled is sent again before it fails (0-255, default 5, like nvme_core.max_retries)");
 
 module_param_named(serial, tnvme_serial, charp, 0444);
 MODULE_PARM_DESC(serial,
@@ -100,18 +116,30 @@ MODULE_PARM_DESC(pci_addr,
 /* Instance numbers c for /dev/tnvme<c> and tnvme<c>n<n>. */
 static DEFINE_IDA(tnvme_ida);
 
+/*
+ * Resets run here.  WQ_MEM_RECLAIM: a reset may be what stands between
+ * the system and writing back dirty pages, so it must make progress even
+ * when memory is short (the workqueue keeps a rescuer thread for that).
+ */
+static struct workqueue_struct *tnvme_wq;
+
 /* ---------------------------------------------------------------------
  * Lifetime of struct tnvme_dev.
  */
 
 void tnvme_get_dev(struct tnvme_dev *dev)
 {
-	kref_get(&dev->ref);
+	get_device(&dev->ctrl_device);
 }
 
-static void tnvme_free_dev(struct kref *ref)
+/*
+ * The release function of ctrl_device: the last reference is gone (probe
+ * or remove dropped theirs, no file has /dev/tnvme<c> open, every gendisk
+ * is freed), so nobody can reach the struct any more.
+ */
+static void tnvme_release_dev(struct device *d)
 {
-	struct tnvme_dev *dev = container_of(ref, struct tnvme_dev, ref);
+	struct tnvme_dev *dev = container_of(d, struct tnvme_dev, ctrl_device);
 
 	ida_free(&tnvme_ida, dev->instance);
 	pci_dev_put(dev->pdev);
@@ -120,7 +148,7 @@ static void tnvme_free_dev(struct kref *ref)
 
 void tnvme_put_dev(struct tnvme_dev *dev)
 {
-	kref_put(&dev->ref, tnvme_free_dev);
+	put_device(&dev->ctrl_device);
 }
 
 /* ---------------------------------------------------------------------
@@ -315,87 +343,273 @@ static int tnvme_pick_queue_count(struct tnvme_dev *dev, unsigned int *nr)
 }
 
 /* ---------------------------------------------------------------------
- * Recovery.
- */
-
-/*
- * tnvme_kill_ctrl - give up on a controller that stopped answering.
+ * Controller state and error recovery.
  *
- * Called when a command timed out.  A command the controller still owns
- * may still DMA into its buffer, so we cannot just fail the request: we
- * first disable the controller (after CSTS.RDY = 0 it does no more DMA),
- * then fail every outstanding request.  The controller stays dead until a
- * reset (NVME_IOCTL_RESET) or rebind; new requests fail at once.
+ * Everything that goes wrong ends in one of two functions:
+ *
+ *   tnvme_dev_disable()  stop the queues, disable the controller (after
+ *                        CSTS.RDY = 0 it does no more DMA, 3.5.2), then
+ *                        end every outstanding request: those whose CQE
+ *                        arrived complete normally, the rest are cancelled
+ *                        (requeued if a reset follows, failed otherwise).
+ *   tnvme_reset_work()   bring a disabled controller back: admin queue,
+ *                        Set Features Number of Queues, I/O queues, then
+ *                        let the requeued requests run again.
+ *
+ * Who asks for a reset: NVME_IOCTL_RESET and the reset_controller sysfs
+ * attribute (chardev.c), and the timeout handler (irq.c) when a command
+ * is lost, an Abort did not help, or CSTS.CFS says the controller failed.
  */
-void tnvme_kill_ctrl(struct tnvme_dev *dev, const char *why)
+
+static const char *const tnvme_state_names[] = {
+	[TNVME_CTRL_NEW]	= "new",
+	[TNVME_CTRL_LIVE]	= "live",
+	[TNVME_CTRL_RESETTING]	= "resetting",
+	[TNVME_CTRL_DEAD]	= "dead",
+	[TNVME_CTRL_DELETING]	= "deleting",
+};
+
+const char *tnvme_state_name(enum tnvme_ctrl_state state)
 {
-	unsigned int i;
+	return state < ARRAY_SIZE(tnvme_state_names) ?
+		tnvme_state_names[state] : "unknown";
+}
 
-	mutex_lock(&dev->kill_lock);
-	if (!dev->dead)
-		dev_err(&dev->pdev->dev, "%s: disabling controller\n", why);
-	WRITE_ONCE(dev->dead, true);
-
-	/* Wait until no CPU is inside queue_rq(), and keep them out. */
-	tnvme_quiesce_namespaces(dev, true);
-	blk_mq_quiesce_queue(dev->admin_q);
-
-	tnvme_disable_ctrl(dev);
-	for (i = 0; i <= dev->nr_io_queues; i++)
-		dev->queues[i].live = false;
-
-	/* Complete what did finish, then cancel the rest. */
-	for (i = 0; i <= dev->nr_io_queues; i++)
-		tnvme_poll_queue_irqoff(&dev->queues[i]);
-	if (dev->io_set_allocated)
-		blk_mq_tagset_busy_iter(&dev->io_set, tnvme_cancel_request,
-					NULL);
-	blk_mq_tagset_busy_iter(&dev->admin_set, tnvme_cancel_request, NULL);
-
-	/* Let new requests in again: queue_rq() fails them while dead. */
-	blk_mq_unquiesce_queue(dev->admin_q);
-	tnvme_quiesce_namespaces(dev, false);
-	mutex_unlock(&dev->kill_lock);
+enum tnvme_ctrl_state tnvme_state(struct tnvme_dev *dev)
+{
+	return READ_ONCE(dev->state);
 }
 
 /*
- * tnvme_reset_ctrl - controller reset, as NVME_IOCTL_RESET asks.
- *
- * Freeze all queues (waits until no request is in flight), disable the
- * controller, which deletes all I/O queues on its side, then rebuild the
- * admin queue and the same number of I/O queues and let I/O flow again.
- * This also revives a controller tnvme_kill_ctrl() gave up on.
+ * tnvme_change_state - move to @new if the diagram in tnvme.h allows it.
+ * Returns false (and changes nothing) otherwise; that is how two parties
+ * who both want to reset agree that only one of them does it.
  */
-int tnvme_reset_ctrl(struct tnvme_dev *dev)
+bool tnvme_change_state(struct tnvme_dev *dev, enum tnvme_ctrl_state new)
 {
-	unsigned int i, nr;
-	int ret;
+	enum tnvme_ctrl_state old;
+	unsigned long flags;
+	bool ok;
 
-	mutex_lock(&dev->ctrl_lock);
-	tnvme_freeze_namespaces(dev);
-	blk_mq_freeze_queue(dev->admin_q);
+	spin_lock_irqsave(&dev->state_lock, flags);
+	old = dev->state;
+	switch (new) {
+	case TNVME_CTRL_LIVE:
+		ok = old == TNVME_CTRL_NEW || old == TNVME_CTRL_RESETTING;
+		break;
+	case TNVME_CTRL_RESETTING:
+		/* Not from NEW: probe fails instead.  DEAD: try again. */
+		ok = old == TNVME_CTRL_LIVE || old == TNVME_CTRL_DEAD;
+		break;
+	case TNVME_CTRL_DEAD:
+		ok = old == TNVME_CTRL_RESETTING;
+		break;
+	case TNVME_CTRL_DELETING:
+		ok = old != TNVME_CTRL_DELETING;
+		break;
+	default:
+		ok = false;
+		break;
+	}
+	if (ok)
+		WRITE_ONCE(dev->state, new);
+	spin_unlock_irqrestore(&dev->state_lock, flags);
+	if (ok)
+		trace_tnvme_ctrl_state(dev->instance, old, new);
+	return ok;
+}
 
+/*
+ * Stop and start the flow of requests into queue_rq().  The admin queue
+ * has its own bit for the same reason as the namespaces (see
+ * tnvme_quiesce_namespaces()): blk_mq_quiesce_queue() nests.
+ */
+static void __tnvme_stop_queues(struct tnvme_dev *dev)
+{
+	tnvme_quiesce_namespaces(dev, true);
+	if (!test_and_set_bit(TNVME_F_ADMIN_STOPPED, &dev->flags))
+		blk_mq_quiesce_queue(dev->admin_q);
+}
+
+void tnvme_stop_queues(struct tnvme_dev *dev)
+{
+	mutex_lock(&dev->shutdown_lock);
+	__tnvme_stop_queues(dev);
+	mutex_unlock(&dev->shutdown_lock);
+}
+
+static void tnvme_start_admin_requests(struct tnvme_dev *dev)
+{
+	mutex_lock(&dev->shutdown_lock);
+	if (test_and_clear_bit(TNVME_F_ADMIN_STOPPED, &dev->flags))
+		blk_mq_unquiesce_queue(dev->admin_q);
+	mutex_unlock(&dev->shutdown_lock);
+}
+
+void tnvme_start_queues(struct tnvme_dev *dev)
+{
+	tnvme_start_admin_requests(dev);
+	mutex_lock(&dev->shutdown_lock);
+	tnvme_quiesce_namespaces(dev, false);
+	mutex_unlock(&dev->shutdown_lock);
+}
+
+/*
+ * tnvme_dev_disable - stop the controller and end every outstanding request.
+ * @shutdown: do a normal shutdown (CC.SHN, 3.6) before disabling, so a
+ *            volatile write cache gets flushed (remove only).
+ *
+ * The queues stay quiesced afterwards: reset_work starts them once the
+ * controller is back, or the caller starts them to fail requests fast
+ * (queue_rq() refuses a queue that is not live).
+ *
+ * Order matters.  The controller must stop DMA before we end a request,
+ * or it could still write into memory blk-mq already gave back.  A device
+ * that is gone (hot-unplug: config reads fail, registers read all ones)
+ * does no DMA, so we skip straight to cancelling.
+ */
+void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown)
+{
+	struct pci_dev *pdev = dev->pdev;
+	unsigned int i;
+	u32 csts;
+
+	mutex_lock(&dev->shutdown_lock);
+	__tnvme_stop_queues(dev);
+
+	csts = tnvme_readl(dev, NVME_REG_CSTS);
+	if (pci_device_is_present(pdev) && csts != ~0U) {
+		if (shutdown && !(csts & NVME_CSTS_CFS))
+			tnvme_shutdown_ctrl(dev);
+		tnvme_disable_ctrl(dev);
+	}
 	for (i = 0; i <= dev->nr_io_queues; i++)
 		dev->queues[i].live = false;
-	ret = tnvme_start_admin_queue(dev);
-	WRITE_ONCE(dev->dead, ret != 0);
-	blk_mq_unfreeze_queue(dev->admin_q);
-	if (ret)
-		goto out;
 
-	/* Set the queue count again after every reset (5.27.1, FID 07h). */
+	/* Complete what did finish... */
+	for (i = 0; i <= dev->nr_io_queues; i++)
+		tnvme_poll_queue_irqoff(&dev->queues[i]);
+	/*
+	 * ...and cancel the rest (tnvme_cancel_request() in irq.c).  Waiting
+	 * for the cancelled requests' ->complete makes sure none is still
+	 * being requeued or ended on another CPU when we go on.
+	 */
+	if (dev->io_set_allocated) {
+		blk_mq_tagset_busy_iter(&dev->io_set, tnvme_cancel_request,
+					NULL);
+		blk_mq_tagset_wait_completed_request(&dev->io_set);
+	}
+	blk_mq_tagset_busy_iter(&dev->admin_set, tnvme_cancel_request, NULL);
+	blk_mq_tagset_wait_completed_request(&dev->admin_set);
+	mutex_unlock(&dev->shutdown_lock);
+}
+
+/*
+ * tnvme_reset_work - the controller reset, step by step.  Runs on
+ * tnvme_wq in state RESETTING; whoever moved the state there queued it.
+ *
+ *   1. disable the controller and cancel (requeue) everything in flight
+ *   2. bus mastering on again (someone may have cleared it: the lab's
+ *      setpci test does), admin queue registers, CC.EN = 1
+ *   3. let admin commands through; Set Features Number of Queues again
+ *      (5.27.1.7: the value does not survive a reset); Create I/O CQs/SQs
+ *   4. LIVE; unquiesce the namespaces: the requeued requests go out
+ *
+ * If a step fails the controller is DEAD: requests fail at once.
+ */
+static void tnvme_reset_work(struct work_struct *work)
+{
+	struct tnvme_dev *dev = container_of(work, struct tnvme_dev,
+					     reset_work);
+	struct device *d = &dev->pdev->dev;
+	unsigned int nr;
+	u32 csts;
+	int ret;
+
+	if (tnvme_state(dev) != TNVME_CTRL_RESETTING)
+		return;
+	csts = tnvme_readl(dev, NVME_REG_CSTS);
+	if (csts != ~0U && (csts & NVME_CSTS_CFS))
+		dev_warn(d, "resetting a controller with fatal status (CSTS 0x%x)\n",
+			 csts);
+
+	tnvme_dev_disable(dev, false);
+
+	pci_set_master(dev->pdev);
+	ret = tnvme_start_admin_queue(dev);
+	if (ret)
+		goto dead;
+	tnvme_admin_queue(dev)->live = true;
+	tnvme_start_admin_requests(dev);
+
 	ret = tnvme_pick_queue_count(dev, &nr);
-	if (!ret && nr < dev->nr_io_queues)
+	if (!ret && nr < dev->nr_io_queues) {
+		dev_err(d, "after reset the controller grants %u I/O queues, we had %u\n",
+			nr, dev->nr_io_queues);
 		ret = -EIO;
+	}
 	if (!ret)
 		ret = tnvme_create_io_queues(dev);
 	if (ret)
-		WRITE_ONCE(dev->dead, true);
-out:
-	tnvme_unfreeze_namespaces(dev);
-	mutex_unlock(&dev->ctrl_lock);
-	dev_info(&dev->pdev->dev, "reset %s\n", ret ? "failed" : "done");
-	return ret;
+		goto dead;
+
+	atomic_set(&dev->abort_limit, dev->acl + 1);
+	if (!tnvme_change_state(dev, TNVME_CTRL_LIVE))
+		dev_info(d, "reset done, but the controller is being removed\n");
+	else
+		dev_info(d, "reset done\n");
+	tnvme_start_queues(dev);
+	return;
+
+dead:
+	dev_err(d, "reset failed (%d): controller is dead until the next reset\n",
+		ret);
+	tnvme_change_state(dev, TNVME_CTRL_DEAD);
+	tnvme_dev_disable(dev, false);
+	tnvme_start_queues(dev);
+}
+
+/*
+ * tnvme_reset_ctrl - ask for a reset; it runs asynchronously.
+ * Return: 0, or -EBUSY if a reset is already running or the controller
+ * is being probed or removed.
+ */
+int tnvme_reset_ctrl(struct tnvme_dev *dev)
+{
+	if (!tnvme_change_state(dev, TNVME_CTRL_RESETTING))
+		return -EBUSY;
+	queue_work(tnvme_wq, &dev->reset_work);
+	return 0;
+}
+
+/* Reset and wait for the outcome (NVME_IOCTL_RESET, sysfs). */
+int tnvme_reset_ctrl_sync(struct tnvme_dev *dev)
+{
+	int ret = tnvme_reset_ctrl(dev);
+
+	if (ret)
+		return ret;
+	flush_work(&dev->reset_work);
+	return tnvme_state(dev) == TNVME_CTRL_LIVE ? 0 : -ENETRESET;
+}
+
+/*
+ * tnvme_recover - the timeout handler's "this controller is broken".
+ * Disable it now (so the timed-out request and everything else in flight
+ * ends), then, if @reset, reset it.  If a reset is already running, or
+ * nobody will reset (probe, remove, dead), disabling is all we do; in the
+ * latter cases the queues are started again so that requests fail fast.
+ */
+void tnvme_recover(struct tnvme_dev *dev, bool reset)
+{
+	if (reset && tnvme_change_state(dev, TNVME_CTRL_RESETTING)) {
+		tnvme_dev_disable(dev, false);
+		queue_work(tnvme_wq, &dev->reset_work);
+		return;
+	}
+	tnvme_dev_disable(dev, false);
+	if (tnvme_state(dev) != TNVME_CTRL_RESETTING)
+		tnvme_start_queues(dev);
 }
 
 /* ---------------------------------------------------------------------
@@ -490,21 +704,23 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	dev = kzalloc_node(sizeof(*dev), GFP_KERNEL, dev_to_node(&pdev->dev));
 	if (!dev)
 		return -ENOMEM;
-	dev->pdev = pci_dev_get(pdev);
-	kref_init(&dev->ref);
-	mutex_init(&dev->ctrl_lock);
-	mutex_init(&dev->kill_lock);
-	init_rwsem(&dev->ioctl_rwsem);
-	INIT_LIST_HEAD(&dev->namespaces);
-	pci_set_drvdata(pdev, dev);
-
 	ret = ida_alloc_max(&tnvme_ida, TNVME_MAX_CTRLS - 1, GFP_KERNEL);
 	if (ret < 0) {
-		pci_dev_put(pdev);
 		kfree(dev);
 		return ret;
 	}
 	dev->instance = ret;
+	dev->pdev = pci_dev_get(pdev);
+	/* From here on, tnvme_put_dev() frees dev (tnvme_release_dev()). */
+	tnvme_init_ctrl_device(dev, tnvme_release_dev);
+	dev->state = TNVME_CTRL_NEW;
+	spin_lock_init(&dev->state_lock);
+	INIT_WORK(&dev->reset_work, tnvme_reset_work);
+	mutex_init(&dev->shutdown_lock);
+	init_rwsem(&dev->ioctl_rwsem);
+	init_rwsem(&dev->ns_rwsem);
+	INIT_LIST_HEAD(&dev->namespaces);
+	pci_set_drvdata(pdev, dev);
 
 	step = "mapping BAR0";
 	ret = tnvme_map_bar(dev);
@@ -543,6 +759,7 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = tnvme_start_admin_queue(dev);
 	if (ret)
 		goto free_irqs;
+	tnvme_admin_queue(dev)->live = true;
 
 	step = "creating the admin request queue";
 	ret = tnvme_create_pools(dev);
@@ -562,6 +779,10 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto free_io_set;
 
+	/* From now on a timeout resets the controller instead of failing. */
+	atomic_set(&dev->abort_limit, dev->acl + 1);
+	tnvme_change_state(dev, TNVME_CTRL_LIVE);
+
 	step = "adding namespaces";
 	ret = tnvme_scan_namespaces(dev);
 	if (ret)
@@ -574,6 +795,9 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	return 0;
 
 del_chardev:
+	tnvme_change_state(dev, TNVME_CTRL_DELETING);
+	flush_work(&dev->reset_work);
+	tnvme_start_queues(dev);
 	tnvme_del_chardev(dev);
 free_io_set:
 	tnvme_free_io_tag_set(dev);
@@ -600,9 +824,32 @@ put:
 	return ret;
 }
 
+/*
+ * Unbind, rmmod, or the device is gone (hot-unplug).  Whatever the
+ * controller is doing, after remove() returns nothing of ours may touch
+ * it, and every request must have ended (with an error if need be).
+ */
 static void tnvme_remove(struct pci_dev *pdev)
 {
 	struct tnvme_dev *dev = pci_get_drvdata(pdev);
+
+	/* No more resets, no more retries. */
+	tnvme_change_state(dev, TNVME_CTRL_DELETING);
+
+	/*
+	 * Surprise removal: the device no longer answers, so nothing in
+	 * flight will ever complete.  Fail it all now, and let new requests
+	 * in so they fail too; otherwise del_gendisk() below waits for ever.
+	 */
+	if (!pci_device_is_present(pdev)) {
+		dev_warn(&pdev->dev, "tnvme%d: device is gone, failing its I/O\n",
+			 dev->instance);
+		tnvme_dev_disable(dev, false);
+		tnvme_start_queues(dev);
+	}
+
+	/* A reset that was running finishes first (and sees DELETING). */
+	flush_work(&dev->reset_work);
 
 	/* Wait for running ioctls, refuse new ones. */
 	down_write(&dev->ioctl_rwsem);
@@ -613,11 +860,15 @@ static void tnvme_remove(struct pci_dev *pdev)
 	/* del_gendisk() waits for the I/O the disks still have in flight. */
 	tnvme_remove_namespaces(dev);
 
-	/* Tell the controller the queues are gone, then shut it down. */
+	/*
+	 * Tell a working controller the queues are gone (only possible if
+	 * the admin queue is still live), shut it down, disable it, and
+	 * cancel whatever is left.  Then let the admin queue run again so
+	 * blk_mq_destroy_queue() finds no request parked behind a quiesce.
+	 */
 	tnvme_delete_io_queues(dev);
-	if (!READ_ONCE(dev->dead))
-		tnvme_shutdown_ctrl(dev);
-	tnvme_disable_ctrl(dev);
+	tnvme_dev_disable(dev, true);
+	tnvme_start_queues(dev);
 
 	tnvme_free_io_tag_set(dev);
 	tnvme_free_admin_queue(dev);
@@ -654,19 +905,32 @@ static int __init tnvme_init(void)
 {
 	int ret;
 
+	tnvme_wq = alloc_workqueue("tnvme-wq", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!tnvme_wq)
+		return -ENOMEM;
 	ret = tnvme_chardev_init();
 	if (ret)
-		return ret;
+		goto destroy_wq;
+	tnvme_fault_init();
 	ret = pci_register_driver(&tnvme_pci_driver);
 	if (ret)
-		tnvme_chardev_exit();
+		goto exit_chardev;
+	return 0;
+
+exit_chardev:
+	tnvme_fault_exit();
+	tnvme_chardev_exit();
+destroy_wq:
+	destroy_workqueue(tnvme_wq);
 	return ret;
 }
 
 static void __exit tnvme_exit(void)
 {
 	pci_unregister_driver(&tnvme_pci_driver);
+	tnvme_fault_exit();
 	tnvme_chardev_exit();
+	destroy_workqueue(tnvme_wq);
 	ida_destroy(&tnvme_ida);
 }
 

@@ -308,7 +308,8 @@ void tnvme_delete_io_queues(struct tnvme_dev *dev)
 		if (!q->live)
 			continue;
 		q->live = false;
-		if (READ_ONCE(dev->dead))
+		/* No admin queue (controller disabled): nothing to tell it. */
+		if (!tnvme_admin_queue(dev)->live)
 			continue;
 		tnvme_delete_queue(q, nvme_admin_delete_sq);
 		tnvme_delete_queue(q, nvme_admin_delete_cq);

@@ -21,14 +21,15 @@
 
 #include <linux/blk-mq.h>
 #include <linux/cdev.h>
+#include <linux/device.h>
 #include <linux/dmapool.h>
-#include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/nvme.h>
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 /*
  * Memory page size the driver programs into CC.MPS (3.1.3.5).  The
@@ -83,6 +84,7 @@
 extern unsigned int tnvme_io_queues;
 extern unsigned int tnvme_io_depth;
 extern unsigned int tnvme_io_timeout;
+extern unsigned int tnvme_max_retries;
 extern char *tnvme_serial;
 extern char *tnvme_pci_addr;
 
@@ -137,6 +139,16 @@ struct tnvme_iod {
 	u16 status;		/* CQE status field >> 1 (no phase bit) */
 	u64 result;		/* CQE dword 0 (and 1) */
 
+	/*
+	 * Error handling (irq.c, io.c).  retries counts how often this
+	 * request went back to the queue after a reset cancelled it; it
+	 * survives requeueing (reset only when blk-mq hands us a fresh
+	 * request, see tnvme_queue_rq()).  aborted: the timeout handler
+	 * already sent an Abort for it, so a second timeout means reset.
+	 */
+	u8 retries;
+	bool aborted;
+
 	/* Data mapping (io.c). */
 	int nents;		/* mapped sg entries, 0 = nothing mapped */
 	bool mapped;		/* dma_map_sg() done, must be undone */
@@ -161,6 +173,31 @@ struct tnvme_ns {
 	u8 lba_shift;		/* log2 of the logical block size */
 	u64 nsze;		/* namespace size in logical blocks */
 	struct gendisk *disk;
+};
+
+/*
+ * Controller states and the transitions between them (probe.c,
+ * tnvme_change_state()):
+ *
+ *   NEW ------> LIVE <-------> RESETTING
+ *    |           |               |    ^
+ *    |           |               v    |  (a reset may revive it)
+ *    |           |             DEAD --+
+ *    v           v               |
+ *   DELETING <-------------------+
+ *
+ * NEW: probe is bringing the controller up.  LIVE: I/O flows.
+ * RESETTING: reset_work is disabling and rebuilding it; I/O waits
+ * (queues quiesced) and cancelled commands are requeued.  DEAD: a reset
+ * failed; every request fails at once until someone resets it again.
+ * DELETING: remove() runs; nothing is retried any more.
+ */
+enum tnvme_ctrl_state {
+	TNVME_CTRL_NEW,
+	TNVME_CTRL_LIVE,
+	TNVME_CTRL_RESETTING,
+	TNVME_CTRL_DEAD,
+	TNVME_CTRL_DELETING,
 };
 
 /* One controller. */
@@ -200,33 +237,43 @@ struct tnvme_dev {
 	struct blk_mq_tag_set io_set;
 	bool io_set_allocated;
 
-	struct list_head namespaces;
-
-	/* Char device /dev/tnvme<c>. */
-	struct cdev cdev;
-	struct device *cdev_device;
-	bool cdev_added;
+	struct list_head namespaces;	/* of tnvme_ns, under ns_rwsem */
+	struct rw_semaphore ns_rwsem;
 
 	/*
-	 * ctrl_lock serialises resets.  kill_lock serialises the recovery
-	 * from a timeout (tnvme_kill_ctrl); it is separate because a timeout
-	 * can strike while a reset or remove is waiting for a command.
+	 * Char device /dev/tnvme<c> and its class device
+	 * /sys/class/tnvme/tnvme<c> (attributes: state, reset_controller).
+	 * ctrl_device also carries the reference count of the whole struct:
+	 * its release function frees it (see "Lifetime" below).
 	 */
-	struct mutex ctrl_lock;	/* held across a reset */
-	struct mutex kill_lock;	/* held across timeout recovery */
-	bool dead;		/* controller disabled after a failure */
+	struct cdev cdev;
+	struct device ctrl_device;
+	bool cdev_added;
+
+	/* Error recovery (probe.c, irq.c). */
+	enum tnvme_ctrl_state state;	/* change only via tnvme_change_state */
+	spinlock_t state_lock;
+	struct work_struct reset_work;	/* runs tnvme_reset_work() */
+	struct mutex shutdown_lock;	/* serialises tnvme_dev_disable() */
+	unsigned long flags;		/* TNVME_F_* bits below */
+	atomic_t abort_limit;		/* Aborts we may still send (ACL) */
+	u8 acl;				/* Abort Command Limit, 0-based */
 
 	/*
 	 * Lifetime.  remove() can run while /dev/tnvme<c> or a gendisk is
-	 * still open, so the struct is reference counted: probe holds one
-	 * reference, every open char device and every namespace one more.
-	 * ioctl_rwsem lets remove() wait for running ioctls and then refuse
-	 * new ones (removing = true).
+	 * still open, so the struct is reference counted through
+	 * ctrl_device: probe holds one reference, the char device (while
+	 * any file has it open) and every namespace's gendisk one more; the
+	 * last put_device() frees the struct.  ioctl_rwsem lets remove()
+	 * wait for running ioctls and then refuse new ones (removing).
 	 */
-	struct kref ref;
 	struct rw_semaphore ioctl_rwsem;
 	bool removing;
 };
+
+/* dev->flags: the queues are quiesced by us (keeps quiesce balanced). */
+#define TNVME_F_IO_STOPPED	0
+#define TNVME_F_ADMIN_STOPPED	1
 
 static inline struct tnvme_iod *tnvme_iod(struct request *req)
 {
@@ -244,8 +291,15 @@ void tnvme_put_dev(struct tnvme_dev *dev);
 int tnvme_disable_ctrl(struct tnvme_dev *dev);
 int tnvme_enable_ctrl(struct tnvme_dev *dev);
 void tnvme_shutdown_ctrl(struct tnvme_dev *dev);
+enum tnvme_ctrl_state tnvme_state(struct tnvme_dev *dev);
+const char *tnvme_state_name(enum tnvme_ctrl_state state);
+bool tnvme_change_state(struct tnvme_dev *dev, enum tnvme_ctrl_state new);
 int tnvme_reset_ctrl(struct tnvme_dev *dev);
-void tnvme_kill_ctrl(struct tnvme_dev *dev, const char *why);
+int tnvme_reset_ctrl_sync(struct tnvme_dev *dev);
+void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown);
+void tnvme_recover(struct tnvme_dev *dev, bool reset);
+void tnvme_stop_queues(struct tnvme_dev *dev);
+void tnvme_start_queues(struct tnvme_dev *dev);
 
 /* queues.c: queue memory, doorbells, IRQs, admin and I/O queue setup */
 int tnvme_alloc_queue(struct tnvme_dev *dev, u16 qid, u16 depth);
@@ -265,6 +319,7 @@ int tnvme_execute_cmd(struct request_queue *q, struct nvme_command *cmd,
 int tnvme_submit_sync(struct tnvme_dev *dev, struct nvme_command *cmd,
 		      void *buf, unsigned int len, u64 *result);
 int tnvme_identify_ctrl(struct tnvme_dev *dev);
+int tnvme_send_abort(struct request *req);
 int tnvme_set_queue_count(struct tnvme_dev *dev, unsigned int wanted,
 			  unsigned int *granted);
 int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid,
@@ -282,6 +337,8 @@ void tnvme_free_admin_queue(struct tnvme_dev *dev);
 int tnvme_alloc_io_tag_set(struct tnvme_dev *dev);
 void tnvme_set_queue_limits(struct tnvme_dev *dev, struct request_queue *q);
 void tnvme_free_io_tag_set(struct tnvme_dev *dev);
+blk_status_t tnvme_status_to_blk(u16 status, bool *retry,
+				 const char **name);
 
 /* irq.c: interrupts and completion */
 irqreturn_t tnvme_irq(int irq, void *data);
@@ -289,17 +346,19 @@ int tnvme_reap_cq(struct tnvme_queue *q);
 void tnvme_poll_queue_irqoff(struct tnvme_queue *q);
 bool tnvme_cancel_request(struct request *req, void *data);
 enum blk_eh_timer_return tnvme_timeout(struct request *req);
+void tnvme_fault_init(void);
+void tnvme_fault_exit(void);
 
 /* namespace.c: gendisks */
 int tnvme_scan_namespaces(struct tnvme_dev *dev);
 void tnvme_remove_namespaces(struct tnvme_dev *dev);
-void tnvme_freeze_namespaces(struct tnvme_dev *dev);
-void tnvme_unfreeze_namespaces(struct tnvme_dev *dev);
 void tnvme_quiesce_namespaces(struct tnvme_dev *dev, bool quiesce);
 
 /* chardev.c: /dev/tnvme<c> and the passthrough ioctls */
 int tnvme_chardev_init(void);
 void tnvme_chardev_exit(void);
+void tnvme_init_ctrl_device(struct tnvme_dev *dev,
+			    void (*release)(struct device *));
 int tnvme_add_chardev(struct tnvme_dev *dev);
 void tnvme_del_chardev(struct tnvme_dev *dev);
 int tnvme_ns_ioctl(struct block_device *bdev, fmode_t mode,

@@ -257,6 +257,65 @@ DEFINE_EVENT(tnvme_rq, tnvme_rq_end,
 	     TP_ARGS(ctrl, qid, cid, tag, cpu, opcode, bytes, status)
 );
 
+/*
+ * Error recovery (docs/fault-tolerance.md).  These two events are new
+ * and separate from the I/O path's: nothing above changed layout.
+ *
+ * tnvme_ctrl_state: the controller moved from state old to state new
+ * (0 new, 1 live, 2 resetting, 3 dead, 4 deleting; see tnvme.h).
+ */
+TRACE_EVENT(tnvme_ctrl_state,
+	    TP_PROTO(u32 ctrl, u8 old, u8 new),
+	    TP_ARGS(ctrl, old, new),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u8, old)
+			     __field(u8, new)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->old = old;
+			   __entry->new = new;),
+	    TP_printk("ctrl=%u %s -> %s", __entry->ctrl,
+		      __print_symbolic(__entry->old,
+				       { 0, "new" }, { 1, "live" },
+				       { 2, "resetting" }, { 3, "dead" },
+				       { 4, "deleting" }),
+		      __print_symbolic(__entry->new,
+				       { 0, "new" }, { 1, "live" },
+				       { 2, "resetting" }, { 3, "dead" },
+				       { 4, "deleting" }))
+);
+
+/*
+ * tnvme_timeout: blk-mq's timer expired for command cid on queue qid and
+ * the timeout handler chose action: 0 completed (found by polling the CQ),
+ * 1 abort (Abort sent, timer restarted), 2 reset, 3 disable (no reset
+ * possible now: probe, remove, dead, or a reset already running),
+ * 4 wait (no Abort slot free, timer restarted).
+ */
+TRACE_EVENT(tnvme_timeout,
+	    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u8 opcode, u32 csts,
+		     u8 action),
+	    TP_ARGS(ctrl, qid, cid, opcode, csts, action),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u16, qid)
+			     __field(u16, cid)
+			     __field(u8, opcode)
+			     __field(u32, csts)
+			     __field(u8, action)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->qid = qid;
+			   __entry->cid = cid;
+			   __entry->opcode = opcode;
+			   __entry->csts = csts;
+			   __entry->action = action;),
+	    TP_printk("ctrl=%u qid=%u cid=%u opcode=0x%02x csts=0x%x action=%s",
+		      __entry->ctrl, __entry->qid, __entry->cid,
+		      __entry->opcode, __entry->csts,
+		      __print_symbolic(__entry->action,
+				       { 0, "completed" }, { 1, "abort" },
+				       { 2, "reset" }, { 3, "disable" },
+				       { 4, "wait" }))
+);
+
 #endif /* _TNVME_TRACE_H */
 
 /*

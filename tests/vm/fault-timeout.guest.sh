@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Guest half of tests/vm/fault-timeout.sh.
+cd "$LABVM_ROOT" || exit 1
+. tests/lib.sh
+
+T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs nodev $T
+LAB=$LABVM_LAB_PCI
+EXTRA=$LABVM_EXTRA_PCI
+
+if ! insmod driver/tnvme.ko io_timeout=2 max_retries=1 ||
+	! tools/tnvme-bind "$LAB" >/dev/null || ! tools/tnvme-bind "$EXTRA" >/dev/null; then
+	not_ok "bind both null-co controllers to tnvme"
+	finish
+	exit
+fi
+# Which instance is which: the class device sits below the PCI device.
+# (Binding extra took ~20 s: the partition scan's read ran into the same
+# Abort/reset/retry/EIO sequence the test below checks.)
+inst_of() { ls "/sys/bus/pci/devices/$1/tnvme"; }
+L=$(inst_of "$LAB")
+X=$(inst_of "$EXTRA")
+check "instances found ($L for lab, $X for extra)" test -n "$L" -a -n "$X"
+
+before=$(dmesg | wc -l)
+echo 1 >$T/events/tnvme/tnvme_timeout/enable
+echo 1 >$T/events/tnvme/tnvme_ctrl_state/enable
+
+# Both scenarios at once: they run on different controllers.
+( s=$(date +%s%N)
+  dd if=/dev/${L}n1 of=/dev/null bs=4k count=1 iflag=direct status=none
+  echo "$? $((($(date +%s%N) - s) / 1000000))" >/tmp/lab.rc ) &
+( s=$(date +%s%N)
+  dd if=/dev/${X}n1 of=/dev/null bs=4k count=1 iflag=direct 2>/tmp/extra.err status=none
+  echo "$? $((($(date +%s%N) - s) / 1000000))" >/tmp/extra.rc ) &
+wait
+
+read -r rc ms </tmp/lab.rc
+expect_eq "lab: the 3.5 s read succeeds after one Abort ($ms ms)" 0 "$rc"
+lc=${L#tnvme}
+xc=${X#tnvme}
+aborts=$(grep -c "tnvme_timeout: ctrl=$lc .*action=abort" $T/trace)
+resets=$(grep -c "tnvme_timeout: ctrl=$lc .*action=reset" $T/trace)
+expect_eq "lab: exactly one timeout, answered with Abort" "1 0" "$aborts $resets"
+check "lab: dmesg shows the Abort and its answer (not aborted)" \
+	sh -c "dmesg | grep '$LAB' | grep -q 'Abort of queue 1 cid .*command not aborted'"
+expect_eq "lab: no reset, state stays live" live "$(cat /sys/class/tnvme/$L/state)"
+
+read -r rc ms </tmp/extra.rc
+check "extra: the 9 s read fails with EIO after Abort, reset, retry, reset ($ms ms): $(cat /tmp/extra.err)" \
+	sh -c "[ $rc -ne 0 ] && grep -q 'Input/output error' /tmp/extra.err"
+seq=$(grep "tnvme_timeout: ctrl=$xc " $T/trace | sed 's/.*action=//' | tr '\n' ' ')
+expect_eq "extra: timeout actions in order" "abort reset abort reset " "$seq"
+states=$(grep "tnvme_ctrl_state: ctrl=$xc " $T/trace | sed 's/.*ctrl=[0-9]* //' | tr '\n' ',')
+expect_eq "extra: state transitions" "live -> resetting,resetting -> live,live -> resetting,resetting -> live," "$states"
+n=$(dmesg | tail -n +$((before + 1)) | grep "$EXTRA" | grep -c "${X}n1: Command Aborted By Host (sct 0x3 / sc 0x71) opcode 0x02 LBA 0 blocks 8 retries 1")
+expect_eq "extra: the failed read is logged once, with LBA, blocks and retries" 1 "$n"
+expect_eq "extra: live again after the resets" live "$(cat /sys/class/tnvme/$X/state)"
+check "extra: admin commands work after the resets (nvme id-ctrl)" sh -c "nvme id-ctrl /dev/$X >/dev/null"
+check "lab: tnvme-bind --unbind, rmmod" sh -c "tools/tnvme-bind --unbind $LAB >/dev/null && tools/tnvme-bind --unbind $EXTRA >/dev/null && rmmod tnvme"
+dmesg | grep -E 'tnvme|nvme' | tail -40 >"$LABVM_OUT/dmesg-tail.txt"
+finish

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Guest half of tests/vm/fault-unplug.sh.
+cd "$LABVM_ROOT" || exit 1
+. tests/lib.sh
+
+LAB=$LABVM_LAB_PCI
+D=/dev/tnvme0n1
+W=/tmp/fault-unplug
+mkdir -p $W
+driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)"; }
+
+# wait_gone PATH SECONDS
+wait_gone() {
+	local i
+	for i in $(seq 1 $(($2 * 5))); do
+		[ -e "$1" ] || return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# fio_bg NAME: 4 jobs of randrw with verify, long enough to be cut off.
+fio_bg() {
+	(cd $W && timeout 120 fio --name="$1" --filename=$D --direct=1 \
+		--ioengine=libaio --rw=randrw --bs=4k-64k --iodepth=16 \
+		--numjobs=4 --size=32m --time_based --runtime=60 \
+		--verify=crc32c --verify_fatal=0 --verify_state_save=0 \
+		--output-format=terse --terse-version=3 >$W/$1.out 2>&1
+	 echo $? >$W/$1.rc) &
+}
+
+# The held char device: open /dev/tnvme0, wait for a signal file, then
+# issue NVME_IOCTL_ADMIN_CMD (Identify) on the removed controller.
+hold_chardev() {
+	python3 - "$1" <<'PY' &
+import fcntl, os, struct, sys, time, ctypes, errno
+fd = os.open("/dev/tnvme0", os.O_RDONLY)
+open(sys.argv[1] + ".opened", "w").close()
+while not os.path.exists(sys.argv[1] + ".go"):
+    time.sleep(0.1)
+buf = ctypes.create_string_buffer(4096)
+cmd = bytearray(struct.pack("=BBHIIIQQII6III", 0x06, 0, 0, 0, 0, 0, 0,
+                ctypes.addressof(buf), 0, 4096, 1, 0, 0, 0, 0, 0, 0, 0))
+try:
+    fcntl.ioctl(fd, (3 << 30) | (72 << 16) | (ord('N') << 8) | 0x41, cmd)
+    res = "ok"
+except OSError as e:
+    res = errno.errorcode.get(e.errno, str(e.errno))
+os.close(fd)
+open(sys.argv[1] + ".result", "w").write(res)
+PY
+}
+
+insmod driver/tnvme.ko io_timeout=5
+if ! tools/tnvme-bind >/dev/null; then
+	not_ok "tnvme-bind"
+	finish
+	exit
+fi
+
+# --- 1. hot-unplug under I/O, with /dev/tnvme0 held open.
+hold_chardev $W/held
+wait_for_file $W/held.opened 10
+fio_bg unplug
+sleep 4
+t0=$(date +%s)
+touch "$LABVM_OUT/unplug-now"
+wait_for_file "$LABVM_OUT/unplug-sent" 30
+check "after device_del the gendisk goes away" wait_gone /sys/block/tnvme0n1 30
+check "and /dev/tnvme0 goes away" wait_gone /dev/tnvme0 10
+wait_for_file $W/unplug.rc 60
+t1=$(date +%s)
+rc=$(cat $W/unplug.rc 2>/dev/null)
+errs=$(awk -F';' '{ s += $5 } END { print s + 0 }' $W/unplug.out)
+check "fio ends within 60 s of the unplug ($((t1 - t0)) s), rc=$rc, with I/O errors ($errs)" \
+	test -n "$rc" -a "$rc" != 124 -a "$errs" -gt 0
+check "dmesg: tnvme noticed the device is gone" sh -c "dmesg | grep -q 'tnvme0: device is gone'"
+touch $W/held.go
+wait_for_file $W/held.result 10
+expect_eq "an ioctl on the held /dev/tnvme0 after unplug returns ENODEV" ENODEV "$(cat $W/held.result 2>/dev/null)"
+wait
+check "rmmod tnvme after the unplug" rmmod tnvme
+
+# --- 2. re-add: probed again (by nvme first, as at boot), moved to tnvme.
+insmod driver/tnvme.ko
+touch "$LABVM_OUT/replug-now"
+wait_for_file "$LABVM_OUT/replug-sent" 30
+for _ in $(seq 1 50); do
+	[ -e /sys/bus/pci/devices/$LAB ] && break
+	sleep 0.2
+done
+check "the re-added controller is back on the bus" test -e /sys/bus/pci/devices/$LAB
+out=$(tools/tnvme-bind 2>&1)
+check "tnvme probes the re-added controller ($out)" test "$(driver_of "$LAB")" = tnvme -a -b $D
+check "fio verify on the re-added controller" \
+	sh -c "cd $W && fio --name=v --filename=$D --direct=1 --rw=randwrite --bs=4k-128k --size=16m --iodepth=8 --ioengine=libaio --verify=crc32c --verify_fatal=1 --verify_state_save=0 >$W/v.out 2>&1"
+
+# --- 3. unbind through sysfs under I/O.
+fio_bg unbind
+sleep 4
+echo "$LAB" >/sys/bus/pci/drivers/tnvme/unbind
+check "after unbind the gendisk is gone" wait_gone /sys/block/tnvme0n1 10
+wait_for_file $W/unbind.rc 60
+rc=$(cat $W/unbind.rc 2>/dev/null)
+errs=$(awk -F';' '{ s += $5 } END { print s + 0 }' $W/unbind.out)
+check "fio ends after the unbind (rc=$rc, $errs I/O errors)" test -n "$rc" -a "$rc" != 124
+check "rmmod tnvme after the unbind" rmmod tnvme
+tools/tnvme-bind --unbind >/dev/null 2>&1
+check "the stock driver takes the controller back after all that" test "$(driver_of "$LAB")" = nvme
+finish
