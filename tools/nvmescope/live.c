@@ -44,6 +44,13 @@ void live_block_signals(void)
 	sigset_t set = handled_signals();
 
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	/*
+	 * An ignored signal is discarded, even when blocked, so it would never
+	 * reach the signalfd: a shell script's background jobs start with
+	 * SIGINT ignored.  Blocked, the default action never runs either.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 }
 
 bool live_interrupted(void)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# nvmescope's unit tests (parsers, histograms, JSON) and its command line
+# without a kernel: help, usage errors and their exit codes, the man page.
+. tests/lib.sh
+if [ ! -x build/bin/nvmescope-unit ] || [ ! -x build/bin/nvmescope ]; then
+	not_ok "nvmescope and nvmescope-unit are built (run make)"
+	finish
+	exit
+fi
+build/bin/nvmescope-unit
+[ $? -eq 0 ] || not_ok "nvmescope-unit exits 0"
+build/bin/nvmescope --help >/tmp/nvmescope-help.$$ 2>&1
+expect_eq "nvmescope --help exits 0" 0 $?
+check "--help has examples" grep -q '^Examples:' /tmp/nvmescope-help.$$
+rm -f /tmp/nvmescope-help.$$
+build/bin/nvmescope >/dev/null 2>&1; expect_eq "no command: exit 2" 2 $?
+build/bin/nvmescope top --interval=-1 >/dev/null 2>&1; expect_eq "negative interval: exit 2" 2 $?
+build/bin/nvmescope top --driver foo >/dev/null 2>&1; expect_eq "unknown driver: exit 2" 2 $?
+build/bin/nvmescope lat extra >/dev/null 2>&1; expect_eq "stray argument: exit 2" 2 $?
+n=$(build/bin/nvmescope top -i 0 2>&1 >/dev/null | wc -l)
+expect_eq "a usage error is one line" 1 "$n"
+check "the man page renders" sh -c 'MANWIDTH=80 man -l docs/nvmescope.1 2>/dev/null | grep -q "EXIT STATUS" || groff -man -Tutf8 docs/nvmescope.1 2>/dev/null | grep -q "EXIT STATUS"'
+finish
