@@ -113,15 +113,29 @@ static int tnvme_add_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
 	tnvme_set_ns_limits(ns);
 	set_capacity(disk, ns->nsze << (ns->lba_shift - SECTOR_SHIFT));
 
+	/*
+	 * Join the list before device_add_disk(): adding the disk reads the
+	 * partition table, that read may time out and start a reset, and the
+	 * reset must quiesce this queue too.  If a reset is under way right
+	 * now, the new queue starts quiesced like the others.
+	 */
+	down_write(&dev->ns_rwsem);
+	list_add_tail(&ns->entry, &dev->namespaces);
+	if (test_bit(TNVME_F_IO_STOPPED, &dev->flags))
+		blk_mq_quiesce_queue(disk->queue);
+	up_write(&dev->ns_rwsem);
+
 	/* major = 0: the block layer picks numbers from its extended range. */
 	ret = device_add_disk(&dev->pdev->dev, disk, NULL);
 	if (ret) {
+		down_write(&dev->ns_rwsem);
+		list_del(&ns->entry);
+		if (test_bit(TNVME_F_IO_STOPPED, &dev->flags))
+			blk_mq_unquiesce_queue(disk->queue);
+		up_write(&dev->ns_rwsem);
 		put_disk(disk);
 		return ret;
 	}
-	down_write(&dev->ns_rwsem);
-	list_add_tail(&ns->entry, &dev->namespaces);
-	up_write(&dev->ns_rwsem);
 	dev_info(&dev->pdev->dev, "%s: %llu blocks of %u B (%llu MiB)\n",
 		 disk->disk_name, ns->nsze, 1U << ns->lba_shift,
 		 (ns->nsze << ns->lba_shift) >> 20);
