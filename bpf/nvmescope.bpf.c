@@ -43,7 +43,7 @@ const volatile __s32 filter_opcode = -1;/* -1: every opcode (tracked commands) *
 const volatile __u32 nvme_lba_shift[16];/* stock driver: log2(LBA size) per ctrl */
 
 #define INFLIGHT_MAX	16384
-#define QUEUES_MAX	1024
+#define QUEUES_MAX	512
 #define HISTS_MAX	(QUEUES_MAX * NS_IV_COUNT)
 /* SQ doorbells remembered per queue (to find the one covering a command) */
 #define DOORBELL_RING	256
@@ -64,9 +64,15 @@ struct {
 	__type(value, struct ns_cmd);
 } inflight SEC(".maps");
 
+/*
+ * The per-CPU maps are not preallocated: preallocation would reserve
+ * max_entries x CPUs x value size (tens of MiB for the histograms) and
+ * make start-up slow; only the queues that see I/O get entries.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, QUEUES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct ns_queue_key);
 	__type(value, struct ns_counters);
 } counters SEC(".maps");
@@ -74,6 +80,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, HISTS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct ns_queue_key);
 	__type(value, struct ns_hist);
 } hists SEC(".maps");

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Guest half of tests/vm/nvmescope-vm.sh.
+. "$LABVM_ROOT/tests/lib.sh"
+T=/tmp/nvmescope-test
+mkdir -p $T
+TRACEFS=/sys/kernel/tracing
+NS=nvmescope
+
+# within_1pct A B: |A - B| <= 1 % of max(A, B) (and both non-zero)
+within_1pct() {
+	[ "$1" -gt 0 ] && [ "$2" -gt 0 ] && [ $(( ($1 > $2 ? $1 - $2 : $2 - $1) * 100 )) -le $(( $1 > $2 ? $1 : $2 )) ]
+}
+# no_programs_left: no BPF program of nvmescope is loaded
+no_programs_left() {
+	! bpftool prog show 2>/dev/null | grep -qE 'name (tnvme_|nvme_setup_cmd|nvme_sq|nvme_complete_rq|irq_handler_e)'
+}
+# irqs_of PREFIX: "qid count" lines summed over CPUs, from /proc/interrupts
+irqs_of() {
+	awk -v p="$1" '$NF ~ "^"p"q[0-9]+$" { s = 0; for (i = 2; i <= NF - 3; i++) if ($i ~ /^[0-9]+$/) s += $i; q = $NF; sub("^"p"q", "", q); print q, s }' /proc/interrupts
+}
+
+# ---------------------------------------------------------------- bad input
+$NS top -n 1 >/dev/null 2>$T/noload.err
+rc=$?
+expect_eq "tnvme not loaded: exit 5" 5 "$rc"
+check "tnvme not loaded: one line that suggests tnvme-bind" \
+	sh -c "[ \$(wc -l <$T/noload.err) -eq 1 ] && grep -q tnvme-bind $T/noload.err"
+
+tnvme-bind >/dev/null || { not_ok "tnvme-bind"; finish; exit 1; }
+
+$NS top -i 0 >/dev/null 2>$T/err; expect_eq "bad interval: exit 2" 2 $?
+$NS top -i abc >/dev/null 2>$T/err; expect_eq "non-numeric interval: exit 2" 2 $?
+$NS frob >/dev/null 2>$T/err; expect_eq "unknown command: exit 2" 2 $?
+$NS top -q 99 -n 1 >/dev/null 2>$T/err; expect_eq "unknown queue: exit 6" 6 $?
+$NS top -C 7 -n 1 >/dev/null 2>$T/err; expect_eq "unknown controller: exit 6" 6 $?
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	$LABVM_ROOT/build/bin/nvmescope top -n 1 >/dev/null 2>$T/err
+expect_eq "not root: exit 3" 3 $?
+check "not root: one line, no libbpf noise" sh -c "[ \$(wc -l <$T/err) -eq 1 ]"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	$LABVM_ROOT/build/bin/nvmescope irq --no-bpf -i 0.2 >$T/irq-nobpf.out 2>&1
+expect_eq "irq --no-bpf works as an ordinary user" 0 $?
+check "irq --no-bpf lists tnvme0 and nvme0 queues" \
+	sh -c "grep -q '^tnvme0 q1 ' $T/irq-nobpf.out && grep -q '^nvme0 q1 ' $T/irq-nobpf.out"
+
+# Ctrl-C at a few moments (during loading, right after, while running)
+for delay in 0.05 0.3 1.5; do
+	timeout -s KILL 20 $NS top --plain >/dev/null 2>$T/sigint.err &
+	pid=$!
+	sleep $delay
+	pkill -INT -P $pid -x nvmescope
+	wait $pid
+	rc=$?
+	if [ $rc -eq 0 ] || [ $rc -eq 130 ]; then
+		ok "SIGINT after ${delay}s: exit $rc (0 or 130)"
+	else
+		not_ok "SIGINT after ${delay}s: exit $rc: $(head -c 200 $T/sigint.err)"
+	fi
+	check "SIGINT after ${delay}s: no BPF program left" no_programs_left
+done
+
+# ---------------------------------------------------------------- layout
+# The hand-written records of the stock driver's events against the
+# kernel's format files.
+bad=0
+n=0
+while read -r sys ev field off size; do
+	fmt=$TRACEFS/events/$sys/$ev/format
+	line=$(grep -E "field:[^;]*[ *]$field(\[[0-9]+\])?;" "$fmt")
+	koff=$(echo "$line" | sed -n 's/.*offset:\([0-9]*\);.*/\1/p')
+	ksize=$(echo "$line" | sed -n 's/.*size:\([0-9]*\);.*/\1/p')
+	n=$((n + 1))
+	if [ "$koff" != "$off" ] || [ "$ksize" != "$size" ]; then
+		not_ok "layout: $sys:$ev $field is at $koff size $ksize in the kernel, $off size $size in tracepoint_records.h"
+		bad=$((bad + 1))
+	fi
+done < <(nvmescope-unit --layout)
+[ $bad -eq 0 ] && [ $n -gt 20 ] && ok "layout: $n fields of nvme_setup_cmd/nvme_complete_rq/nvme_sq match the format files"
+
+# ---------------------------------------------------------------- one read
+# Trace one 4 KiB read with nvmescope and, at the same time, with tracefs:
+# the values nvmescope read from the raw tracepoint arguments must equal
+# what the kernel printed from the records (argument order of trace.h).
+echo > $TRACEFS/trace
+echo 1 > $TRACEFS/events/tnvme/enable
+$NS trace --json -c 1 -o read -d 20 >$T/trace.json 2>$T/trace.err &
+pid=$!
+sleep 1.5
+dd if=/dev/tnvme0n1 of=/dev/null bs=4096 count=1 skip=777 iflag=direct 2>/dev/null
+wait $pid
+rc=$?
+echo 0 > $TRACEFS/events/tnvme/enable
+expect_eq "trace -c 1 -o read exits 0" 0 $rc
+steps=$(jq -r '[.steps[].step] | join(",")' $T/trace.json 2>/dev/null)
+expect_eq "trace of one 4 KiB read: all steps in causal order" \
+	"rq_start,dma_map,sq_write,sq_doorbell,irq,cqe,fetch,rq_end,dma_unmap,cq_doorbell" "$steps"
+cid=$(jq -r .cid $T/trace.json)
+line=$(grep "tnvme_sq_write:.* cid=$cid " $TRACEFS/trace | grep "slba=$((777 * 8)) " | tail -1)
+want="slba=$(jq -r .slba $T/trace.json) nlb=$(jq -r .nlb $T/trace.json) sq_slot=$(jq -r .sq_slot $T/trace.json) opcode=0x02"
+got="slba=$(echo "$line" | sed -n 's/.*slba=\([0-9]*\).*/\1/p') nlb=$(echo "$line" | sed -n 's/.*nlb=\([0-9]*\).*/\1/p') sq_slot=$(echo "$line" | sed -n 's/.*sq_slot=\([0-9]*\).*/\1/p') opcode=$(echo "$line" | sed -n 's/.*opcode=\(0x[0-9a-f]*\).*/\1/p')"
+expect_eq "sq_write arguments read by nvmescope = tracefs record (cid $cid)" "$want" "$got"
+line=$(grep "tnvme_cqe:.* cid=$cid " $TRACEFS/trace | tail -1)
+want="cq_slot=$(jq -r .cq_slot $T/trace.json) sq_head=$(jq -r .sq_head $T/trace.json) status=0x$(printf %x "$(jq -r .status $T/trace.json)")"
+got="cq_slot=$(echo "$line" | sed -n 's/.*cq_slot=\([0-9]*\).*/\1/p') sq_head=$(echo "$line" | sed -n 's/.*sq_head=\([0-9]*\).*/\1/p') status=$(echo "$line" | sed -n 's/.*status=\(0x[0-9a-f]*\).*/\1/p')"
+expect_eq "cqe arguments read by nvmescope = tracefs record" "$want" "$got"
+line=$(grep "tnvme_rq_end:.* cid=$cid " $TRACEFS/trace | tail -1)
+expect_eq "rq_end bytes and cpu = tracefs record" \
+	"bytes=$(jq -r .bytes $T/trace.json) cpu=$(jq -r .complete_cpu $T/trace.json)" \
+	"$(echo "$line" | grep -o 'bytes=[0-9]*') $(echo "$line" | grep -o ' cpu=[0-9]*' | tr -d ' ')"
+
+# ---------------------------------------------------------------- counts
+# nvmescope top during fio: completions = fio's I/Os; interrupts per queue
+# = the /proc/interrupts deltas (both within 1 %).
+start=$(date +%s%N)
+$NS top --json -i 1 -d 12 >$T/top.json 2>$T/top.err &
+pid=$!
+for _ in $(seq 1 40); do [ -s $T/top.json ] && break; sleep 0.1; done
+first_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ -s $T/top.json ] && [ $first_ms -le 2000 ]; then
+	ok "top reports within 2 s of starting (${first_ms} ms)"
+else
+	not_ok "top's first report after ${first_ms} ms"
+fi
+irqs_of tnvme0 >$T/irq.before
+fio --name=count --filename=/dev/tnvme0n1 --rw=randread --bs=4k --direct=1 \
+	--ioengine=io_uring --iodepth=16 --numjobs=4 --runtime=4 --time_based \
+	--group_reporting --output-format=terse --terse-version=3 >$T/fio.out 2>&1
+sleep 0.5
+irqs_of tnvme0 >$T/irq.after
+wait $pid
+# terse v3: field 6 = KiB read (field 8 is IOPS, not I/Os)
+fio_ios=$(awk -F';' '{ print $6 / 4 }' $T/fio.out)
+ns_ios=$(jq -s '[.[].queues[] | select(.qid > 0) | .completions] | add' $T/top.json)
+if within_1pct "${fio_ios:-0}" "${ns_ios:-0}"; then
+	ok "commands counted by nvmescope ($ns_ios) = fio's completed I/Os ($fio_ios) within 1 %"
+else
+	not_ok "commands counted by nvmescope ($ns_ios) vs fio's completed I/Os ($fio_ios)"
+fi
+lost=$(jq -s '[.[].lost | to_entries[] | .value] | add' $T/top.json)
+expect_eq "no event lost or unmatched during fio" 0 "$lost"
+all=1
+while read -r q before; do
+	[ "$q" -gt 0 ] || continue
+	after=$(awk -v q=$q '$1 == q { print $2 }' $T/irq.after)
+	proc=$((after - before))
+	ns=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .hardirqs] | add // 0' $T/top.json)
+	nsirq=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .irqs] | add // 0' $T/top.json)
+	if [ $proc -eq 0 ] && [ "$ns" -eq 0 ]; then
+		continue
+	fi
+	if within_1pct $proc "$ns" && within_1pct $proc "$nsirq"; then
+		ok "q$q: interrupts seen by nvmescope (irq_handler_entry $ns, tnvme_irq $nsirq) = /proc/interrupts delta ($proc) within 1 %"
+	else
+		not_ok "q$q: interrupts seen by nvmescope (irq_handler_entry $ns, tnvme_irq $nsirq) vs /proc/interrupts delta ($proc)"
+		all=0
+	fi
+done <$T/irq.before
+max_infl=$(jq -s '[.[].queues[].inflight] | max' $T/top.json)
+if [ "${max_infl:-99}" -le 16 ]; then
+	ok "in-flight per queue never above fio's depth of 16 (max $max_infl)"
+else
+	not_ok "in-flight per queue reached $max_infl with iodepth 16"
+fi
+p99=$(jq -s '[.[].queues[] | select(.completions > 0) | .latency["rq_start-rq_end"].p99_us] | max' $T/top.json)
+# start-up alone: a 0.1 s interval, one report
+start=$(date +%s%N)
+$NS top --json -i 0.1 -n 1 >/dev/null 2>&1
+ok "start-up + one 0.1 s interval: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+check "latency percentiles are reported ($p99 us p99)" sh -c "[ '$p99' != null ]"
+
+# lat, irq with BPF, and JSON on every subcommand
+fio --name=bg --filename=/dev/tnvme0n1 --rw=randread --bs=4k --direct=1 \
+	--ioengine=io_uring --iodepth=8 --runtime=20 --time_based >/dev/null 2>&1 &
+fpid=$!
+sleep 1
+$NS lat -d 2 >$T/lat.txt 2>&1
+check "lat -d 2 prints histograms per step" grep -q 'sq_doorbell -> irq' $T/lat.txt
+$NS lat --json -d 1 | jq -e '.queues[0].latency["rq_start-rq_end"].buckets | length > 0' >/dev/null
+check "lat --json has buckets" test $? -eq 0
+$NS irq --json -i 2 >$T/irq.json 2>&1
+check "irq --json with BPF: counts equal per queue within 1 %" \
+	sh -c "jq -e '[.queues[] | select(.driver == \"tnvme\" and .count > 50) | ((.count - .bpf_count) | fabs) <= .count / 100] | all and length > 0' $T/irq.json >/dev/null"
+check "irq --json: observed CPUs are within blk-mq's CPUs" \
+	sh -c "jq -e '[.queues[] | select(.driver == \"tnvme\" and .qid > 0) | .mismatch == false] | all' $T/irq.json >/dev/null"
+kill $fpid 2>/dev/null
+wait $fpid
+
+# ---------------------------------------------------------------- stock driver
+$NS top --driver nvme -C 0 --json -i 1 -d 7 >$T/nvme.json 2>$T/nvme.err &
+pid=$!
+sleep 1.5
+fio --name=sys --filename=/dev/nvme0n1 --rw=randread --bs=4k --direct=1 \
+	--ioengine=io_uring --iodepth=16 --numjobs=2 --runtime=3 --time_based \
+	--group_reporting --output-format=terse --terse-version=3 >$T/fio-nvme.out 2>&1
+wait $pid
+expect_eq "top --driver nvme exits 0" 0 $?
+fio_ios=$(awk -F';' '{ print $6 / 4 }' $T/fio-nvme.out)
+ns_ios=$(jq -s '[.[].queues[] | select(.qid > 0) | .completions] | add' $T/nvme.json)
+if within_1pct "${fio_ios:-0}" "${ns_ios:-0}"; then
+	ok "--driver nvme: completions ($ns_ios) = fio's I/Os on the sys controller ($fio_ios) within 1 %"
+else
+	not_ok "--driver nvme: completions ($ns_ios) vs fio's I/Os on the sys controller ($fio_ios)"
+fi
+check "--driver nvme: steps it cannot see are null" \
+	sh -c "jq -s -e '[.[].queues[] | select(.completions > 0) | .latency[\"sq_doorbell-irq\"] == null and .latency[\"rq_start-rq_end\"].count > 0] | all and length > 0' $T/nvme.json >/dev/null"
+$NS trace --driver nvme --json -c 1 -o read -d 20 >$T/nvme-trace.json 2>&1 &
+pid=$!
+sleep 1.5
+dd if=/dev/nvme0n1 of=/dev/null bs=4096 count=1 skip=99 iflag=direct 2>/dev/null
+wait $pid
+expect_eq "--driver nvme trace of one read: rq_start, irq, rq_end" "rq_start,irq,rq_end" \
+	"$(jq -r '[.steps[].step] | join(",")' $T/nvme-trace.json 2>/dev/null)"
+
+check "no BPF program left at the end" no_programs_left
+cp $T/*.json $T/*.txt "$LABVM_OUT/" 2>/dev/null
+finish
