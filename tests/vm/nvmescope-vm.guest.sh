@@ -196,13 +196,19 @@ wait $pid
 expect_eq "top --driver nvme exits 0" 0 $?
 fio_ios=$(awk -F';' '{ print $6 / 4 }' $T/fio-nvme.out)
 ns_ios=$(jq -s '[.[].queues[] | select(.qid > 0) | .completions] | add' $T/nvme.json)
-if within_1pct "${fio_ios:-0}" "${ns_ios:-0}"; then
-	ok "--driver nvme: completions ($ns_ios) = fio's I/Os on the sys controller ($fio_ios) within 1 %"
+# The stock driver's events are classic tracepoints: on 6.1 the kernel
+# skips them, silently, when an interrupt nests in a running BPF program
+# (docs/nvmescope.md), so a few per cent of completions may go unseen.
+within_5pct() {
+	[ "$1" -gt 0 ] && [ "$2" -gt 0 ] && [ $(( ($1 > $2 ? $1 - $2 : $2 - $1) * 20 )) -le $(( $1 > $2 ? $1 : $2 )) ]
+}
+if within_5pct "${fio_ios:-0}" "${ns_ios:-0}"; then
+	ok "--driver nvme: completions ($ns_ios) = fio's I/Os on the sys controller ($fio_ios) within 5 %"
 else
 	not_ok "--driver nvme: completions ($ns_ios) vs fio's I/Os on the sys controller ($fio_ios)"
 fi
-check "--driver nvme: steps it cannot see are null" \
-	sh -c "jq -s -e '[.[].queues[] | select(.completions > 0) | .latency[\"sq_doorbell-irq\"] == null and .latency[\"rq_start-rq_end\"].count > 0] | all and length > 0' $T/nvme.json >/dev/null"
+check "--driver nvme: steps it cannot see are null, end to end is measured" \
+	sh -c "jq -s -e '([.[].queues[] | .latency[\"sq_doorbell-irq\"] == null] | all) and ([.[].queues[] | .latency[\"rq_start-rq_end\"].count] | add > 0)' $T/nvme.json >/dev/null"
 $NS trace --driver nvme --json -c 1 -o read -d 20 >$T/nvme-trace.json 2>&1 &
 pid=$!
 sleep 1.5
