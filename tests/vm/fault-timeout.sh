@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tnvme, issue 6 item 1: command timeouts.  Two controllers on QEMU's
 # null-co backend, where every I/O command takes latency-ns:
-#   lab   3.5 s per command, io_timeout=2: the first timeout sends Abort
+#   lab   3.5 s per command, 2 s timeout: the first timeout sends Abort
 #         (QEMU answers "not aborted"), the timer restarts, the command
 #         completes at 3.5 s - before the second timeout - so the read
 #         succeeds with no reset.
