@@ -147,6 +147,11 @@ static bool prog_wanted(const struct collector *c, const char *name)
 		return !strcmp(name, "irq_handler_entry");
 	if (irq_prog)
 		return true;
+	/* steps that only the per-command trace shows: keep the overhead down */
+	if (c->mode != COLLECT_TRACE &&
+	    (!strcmp(name, "tnvme_dma_map") || !strcmp(name, "tnvme_dma_unmap") ||
+	     !strcmp(name, "tnvme_fetch")))
+		return false;
 	if (c->driver == NS_DRIVER_TNVME)
 		return !strncmp(name, "tnvme_", 6);
 	return !strncmp(name, "nvme_", 5);
