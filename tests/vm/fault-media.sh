@@ -21,7 +21,10 @@ expect_eq "the guest half exits 0 with no kernel splat" 0 "$VM_RC"
 trace=$TEST_OUT/device-trace.log
 n_err=$(grep -cE 'pci_nvme_(err|ub)' "$trace")
 n_aio=$(grep -c 'pci_nvme_err_aio' "$trace")
-check "device side: $n_err error events, all of them the injected pci_nvme_err_aio" \
-	test "$n_err" -gt 0 -a "$n_err" = "$n_aio"
+n_st=$(grep -c 'pci_nvme_err_req_status' "$trace")
+# Each injected EIO gives one pci_nvme_err_aio (the backend failed) and
+# one pci_nvme_err_req_status (the status posted for it); nothing else.
+check "device side: $n_err error events, all of them the injected pci_nvme_err_aio + its err_req_status" \
+	test "$n_err" -gt 0 -a "$n_aio" = "$n_st" -a "$n_err" = $((n_aio + n_st))
 echo "# fault-media: $((SECONDS - start)) s of VM time"
 finish
