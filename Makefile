@@ -111,7 +111,8 @@ clean:
 ifneq ($(HAVE_DRIVER),)
 	$(MAKE) -C driver KDIR=$(KDIR) clean
 endif
-	rm -rf $(BUILD)/bin $(BUILD)/bpf $(BUILD)/tests $(BUILD)/labvm/runs $(BUILD)/labvm/out
+	rm -rf $(BUILD)/bin $(BUILD)/bpf $(BUILD)/nvmescope $(BUILD)/tests $(BUILD)/labs \
+		$(BUILD)/skeleton $(BUILD)/bench $(BUILD)/labvm/runs $(BUILD)/labvm/out
 
 help:
 	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
