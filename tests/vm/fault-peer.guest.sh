@@ -43,6 +43,7 @@ fio_check() {
 }
 
 # --- I/O schedulers switched every 0.3 s during fio.
+modprobe -q kyber-iosched 2>/dev/null; modprobe -q bfq 2>/dev/null
 scheds=$(tr -d '[]' </sys/block/tnvme0n1/queue/scheduler)
 fio_verify sched 15
 n=0
