@@ -479,7 +479,9 @@ void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown)
 
 	csts = tnvme_readl(dev, NVME_REG_CSTS);
 	if (pci_device_is_present(pdev) && csts != ~0U) {
-		if (shutdown && !(csts & NVME_CSTS_CFS))
+		/* Only an enabled, healthy controller can shut down. */
+		if (shutdown && !(csts & NVME_CSTS_CFS) &&
+		    (tnvme_readl(dev, NVME_REG_CC) & NVME_CC_ENABLE))
 			tnvme_shutdown_ctrl(dev);
 		tnvme_disable_ctrl(dev);
 	}
