@@ -11,6 +11,7 @@
 
 #include "tool.h"
 #include "live.h"
+#include "devview.h"
 
 #define VERSION "0.1"
 
@@ -27,6 +28,11 @@ static void usage(FILE *f)
 "  lat     latency histograms per queue, end to end and per step\n"
 "  irq     IRQ-to-CPU affinity of every NVMe queue (BPF optional)\n"
 "  trace   one block per command: its steps with timestamps and deltas\n"
+"  record  in the guest: every command's steps into a file, for merge\n"
+"  merge HOST DEVICE      join record's file with QEMU's device trace\n"
+"          (labvm --device-trace) on one clock: per command and per queue\n"
+"  timeline --svg FILE HOST DEVICE   the joined commands as a waterfall\n"
+"          (record, merge, timeline: see 'nvmescope COMMAND --help')\n"
 "\n"
 "Options:\n"
 "  -i, --interval SECONDS  top: refresh interval; irq: measuring window (default 1)\n"
@@ -52,6 +58,7 @@ static void usage(FILE *f)
 "  nvmescope irq                          # who takes each queue's interrupts\n"
 "  nvmescope trace -c 1 -o read           # the steps of one read\n"
 "  nvmescope top --json -n 3 | jq .queues # machine-readable\n"
+"  nvmescope merge host-trace.log device-trace.log   # guest + QEMU, one clock\n"
 "\n"
 "Exit status: 0 ok, 1 runtime error, 2 bad usage, 3 not root (no CAP_BPF),\n"
 "4 no kernel BTF, 5 driver not loaded, 6 unknown controller or queue,\n"
@@ -158,6 +165,13 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	cmd = argv[1];
+	/* the device view (docs/device-view.md) has its own options */
+	if (!strcmp(cmd, "record"))
+		return cmd_record(argc, argv);
+	if (!strcmp(cmd, "merge"))
+		return cmd_merge(argc, argv);
+	if (!strcmp(cmd, "timeline"))
+		return cmd_timeline(argc, argv);
 	if (strcmp(cmd, "top") && strcmp(cmd, "lat") && strcmp(cmd, "irq") &&
 	    strcmp(cmd, "trace"))
 		return bad_usage("unknown command '%s': use top, lat, irq or trace", cmd);

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clocksync.c - the offset between the guest's CLOCK_MONOTONIC (the BPF
+ * timestamps of "nvmescope record") and the host machine's wall clock
+ * (QEMU's trace), from events both sides see, the way NTP bounds a clock
+ * with the two directions of a round trip:
+ *
+ *   guest event causes device event (SQ or CQ doorbell: the guest's
+ *   tracepoint fires before its MMIO write, which QEMU traces):
+ *        g + offset <= h      so   offset <= h - g     (upper bound)
+ *   device event causes guest event (the CQE is posted, then the guest
+ *   reads it; the MSI-X is raised, then the handler starts):
+ *        h <= g + offset      so   offset >= h - g     (lower bound)
+ *
+ * The offset lies between the largest lower bound and the smallest upper
+ * bound; half that width is the uncertainty.  The clocks may drift apart
+ * (the host's wall clock is slewed by NTP, the guest's TSC is emulated):
+ * the offset is a + b * t.  The recording is cut into windows; each
+ * window's bounds give a midpoint, and b is the least-squares slope
+ * through the midpoints.  With that b, a is bounded by all the pairs at
+ * once.  If that b leaves no room (max lower > min upper), the b that
+ * leaves the widest band is used instead.
+ *
+ * The interrupt bound is "soft": nvmescope assumes the handler run was
+ * started by the MSI-X that followed the first CQE it reaped, which is
+ * usually but not always so (the handler may already run when the vector
+ * fires).  Soft bounds that contradict the doorbells are dropped and
+ * counted; the doorbells and CQE bounds always hold.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devview.h"
+
+#define WINDOW_S 0.25
+#define MAX_WINDOWS 64
+
+static const char *const kind_names[CS_KIND_COUNT] = {
+	[CS_SQ_DOORBELL] = "sq_doorbell",
+	[CS_CQ_DOORBELL] = "cq_doorbell",
+	[CS_CQE] = "cqe",
+	[CS_IRQ] = "irq",
+};
+
+const char *cs_kind_name(enum cs_kind k)
+{
+	return k < CS_KIND_COUNT ? kind_names[k] : "?";
+}
+
+static bool is_upper(int kind)
+{
+	return kind == CS_SQ_DOORBELL || kind == CS_CQ_DOORBELL;
+}
+
+void cs_init(struct csync *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void cs_free(struct csync *c)
+{
+	free(c->p);
+	cs_init(c);
+}
+
+void cs_add(struct csync *c, enum cs_kind kind, int64_t guest_ns, int64_t device_ns)
+{
+	if (!guest_ns || !device_ns)
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 4096;
+		struct cs_pair *p = realloc(c->p, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		c->p = p;
+		c->cap = cap;
+	}
+	/*
+	 * QEMU prints microseconds, truncated: the device event happened in
+	 * [printed, printed + 1 us).  An upper bound takes the late end.
+	 */
+	if (is_upper(kind))
+		device_ns += 999;
+	c->p[c->n].g = guest_ns;
+	c->p[c->n].d = device_ns - guest_ns;
+	c->p[c->n].kind = kind;
+	c->n++;
+}
+
+/* seconds since g0 */
+static double tsec(const struct csync *c, int64_t g)
+{
+	return (double)(g - c->g0) / 1e9;
+}
+
+static double resid(const struct csync *c, const struct cs_pair *p)
+{
+	return (double)(p->d - c->base);
+}
+
+/* The band [*lo, *hi] for a, given the slope b (ns per second). */
+static void band(const struct csync *c, double b, const bool *use, double *lo, double *hi)
+{
+	size_t i;
+
+	*lo = -INFINITY;
+	*hi = INFINITY;
+	for (i = 0; i < c->n; i++) {
+		const struct cs_pair *p = &c->p[i];
+		double v;
+
+		if (!use[i])
+			continue;
+		v = resid(c, p) - b * tsec(c, p->g);
+		if (is_upper(p->kind)) {
+			if (v < *hi)
+				*hi = v;
+		} else if (v > *lo) {
+			*lo = v;
+		}
+	}
+}
+
+static double width(const struct csync *c, double b, const bool *use)
+{
+	double lo, hi;
+
+	band(c, b, use, &lo, &hi);
+	return hi - lo;
+}
+
+/* Least-squares slope through the windows' midpoints; false if < 2 windows. */
+static bool window_slope(struct csync *c, const bool *use, double span, double *b)
+{
+	double lo[MAX_WINDOWS], hi[MAX_WINDOWS];
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+	unsigned int w, nw, k = 0;
+	size_t i;
+
+	nw = (unsigned int)(span / WINDOW_S) + 1;
+	if (nw > MAX_WINDOWS)
+		nw = MAX_WINDOWS;
+	c->windows = nw;
+	for (w = 0; w < nw; w++) {
+		lo[w] = -INFINITY;
+		hi[w] = INFINITY;
+	}
+	for (i = 0; i < c->n; i++) {
+		const struct cs_pair *p = &c->p[i];
+		double t = tsec(c, p->g), v = resid(c, p);
+
+		if (!use[i])
+			continue;
+		w = span > 0 ? (unsigned int)(t / span * nw) : 0;
+		if (w >= nw)
+			w = nw - 1;
+		if (is_upper(p->kind)) {
+			if (v < hi[w])
+				hi[w] = v;
+		} else if (v > lo[w]) {
+			lo[w] = v;
+		}
+	}
+	for (w = 0; w < nw; w++) {
+		double x = (w + 0.5) * span / nw, y;
+
+		if (!isfinite(lo[w]) || !isfinite(hi[w]) || lo[w] > hi[w])
+			continue;
+		y = (lo[w] + hi[w]) / 2;
+		sx += x;
+		sy += y;
+		sxx += x * x;
+		sxy += x * y;
+		k++;
+	}
+	if (k < 2 || sxx * k - sx * sx <= 0)
+		return false;
+	*b = (k * sxy - sx * sy) / (k * sxx - sx * sx);
+	return true;
+}
+
+/* The slope in [-limit, limit] that leaves the widest band (width is concave). */
+static double widest_slope(const struct csync *c, const bool *use)
+{
+	double lo = -1e5, hi = 1e5;	/* ns per second: +-100 ppm */
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		double m1 = lo + (hi - lo) / 3, m2 = hi - (hi - lo) / 3;
+
+		if (width(c, m1, use) < width(c, m2, use))
+			lo = m1;
+		else
+			hi = m2;
+	}
+	return (lo + hi) / 2;
+}
+
+int cs_solve(struct csync *c)
+{
+	bool *use;
+	double b = 0, lo, hi, span;
+	bool have_up = false, have_lo = false;
+	int64_t gmax;
+	size_t i;
+
+	c->solved = false;
+	memset(c->used, 0, sizeof(c->used));
+	c->dropped_soft = 0;
+	for (i = 0; i < c->n; i++) {
+		if (is_upper(c->p[i].kind))
+			have_up = true;
+		else
+			have_lo = true;
+	}
+	if (!have_up || !have_lo)
+		return -1;
+	use = calloc(c->n, sizeof(*use));
+	if (!use)
+		return -1;
+	c->base = c->p[0].d;
+	c->g0 = gmax = c->p[0].g;
+	for (i = 0; i < c->n; i++) {
+		if (c->p[i].g < c->g0)
+			c->g0 = c->p[i].g;
+		if (c->p[i].g > gmax)
+			gmax = c->p[i].g;
+	}
+	span = (double)(gmax - c->g0) / 1e9;
+	c->span_s = span;
+
+	/* 1. the hard bounds alone give the drift */
+	for (i = 0; i < c->n; i++)
+		use[i] = c->p[i].kind != CS_IRQ;
+	if (!window_slope(c, use, span, &b))
+		b = 0;
+	if (width(c, b, use) < 0)
+		b = widest_slope(c, use);
+
+	/* 2. soft bounds above the upper envelope are wrong guesses: drop them */
+	band(c, b, use, &lo, &hi);
+	for (i = 0; i < c->n; i++) {
+		const struct cs_pair *p = &c->p[i];
+
+		if (p->kind != CS_IRQ)
+			continue;
+		if (resid(c, p) - b * tsec(c, p->g) > hi)
+			c->dropped_soft++;
+		else
+			use[i] = true;
+	}
+	/* 3. with every bound kept, again */
+	if (window_slope(c, use, span, &b) && width(c, b, use) >= 0) {
+		/* keep the slope */
+	} else if (width(c, b, use) < 0) {
+		b = widest_slope(c, use);
+	}
+	band(c, b, use, &lo, &hi);
+	for (i = 0; i < c->n; i++)
+		if (use[i])
+			c->used[c->p[i].kind]++;
+	free(use);
+	c->b = b / 1e9;
+	c->lower_ns = lo;
+	c->upper_ns = hi;
+	c->a_ns = (lo + hi) / 2;
+	c->unc_ns = fabs(hi - lo) / 2;
+	c->consistent = lo <= hi;
+	c->solved = true;
+	return 0;
+}
+
+double cs_offset_at(const struct csync *c, int64_t guest_ns)
+{
+	return c->a_ns + c->b * (double)(guest_ns - c->g0);
+}
+
+int64_t cs_map(const struct csync *c, int64_t guest_ns)
+{
+	if (!guest_ns)
+		return 0;
+	return guest_ns + c->base + (int64_t)llround(cs_offset_at(c, guest_ns));
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * timeline.c - "nvmescope timeline --svg FILE HOST DEVICE": a waterfall of
+ * N joined commands on the device's clock.  One lane per queue, one row
+ * per command, a mark at each of the seven steps and the six intervals
+ * between them as coloured bars; an axis in microseconds and a legend.
+ * Hand-written SVG 1.1 that a browser opens as it is; hovering a bar shows
+ * its interval and duration (<title>).
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+#include "devview.h"
+
+#define W_TOTAL 1200
+#define LEFT 170
+#define RIGHT 30
+#define ROW_H 14
+#define LANE_GAP 22
+#define TOP 118
+
+static const char *const iv_colour[M_IV_COUNT] = {
+	"#9c9c9c",	/* sq_write-sq_doorbell: guest */
+	"#4e79a7",	/* sq_doorbell-fetch */
+	"#e15759",	/* fetch-dma: the data transfer */
+	"#f28e2b",	/* dma-cq_post */
+	"#59a14f",	/* cq_post-irq */
+	"#b07aa1",	/* irq-cq_doorbell: guest */
+};
+
+static void usage(FILE *f)
+{
+	fputs(
+"Usage: nvmescope timeline --svg FILE [-n N] [--skip K] [-q QID] HOST DEVICE\n"
+"Draw N joined commands (nvmescope merge HOST DEVICE) as a waterfall: one\n"
+"lane per queue, one row per command, the seven steps and the six intervals\n"
+"between them on the device's clock.\n"
+"\n"
+"  -s, --svg FILE     write the picture to FILE ('-' = stdout)\n"
+"  -n, --count N      commands to draw (default 50, at most 1000)\n"
+"  -k, --skip K       start after the first K joined commands (default 0)\n"
+"  -q, --queue QID    only this queue\n"
+"  -h, --help         this help\n", f);
+}
+
+static void xml_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* a "nice" tick step (1, 2 or 5 times a power of ten) for about 10 ticks */
+static double tick_step(double range)
+{
+	double raw = range / 10, p = pow(10, floor(log10(raw))), m = raw / p;
+
+	if (m < 1.5)
+		return p;
+	if (m < 3.5)
+		return 2 * p;
+	if (m < 7.5)
+		return 5 * p;
+	return 10 * p;
+}
+
+static int cmp_lane(const void *a, const void *b)
+{
+	const struct mcmd *x = *(const struct mcmd *const *)a, *y = *(const struct mcmd *const *)b;
+
+	if (x->h->qid != y->h->qid)
+		return x->h->qid < y->h->qid ? -1 : 1;
+	return x->t[M_SQ_WRITE] < y->t[M_SQ_WRITE] ? -1 : x->t[M_SQ_WRITE] > y->t[M_SQ_WRITE];
+}
+
+/* Draw cmds[0..n) (already chosen); the caller picks them. */
+static int draw(FILE *f, const struct merged *m, const struct mcmd **c, size_t n)
+{
+	int64_t tmin = INT64_MAX, tmax = INT64_MIN;
+	double range_us, scale, step, x;
+	unsigned int lanes = 0, s;
+	int height, y;
+	size_t i;
+
+	qsort(c, n, sizeof(*c), cmp_lane);
+	for (i = 0; i < n; i++) {
+		if (!i || c[i]->h->qid != c[i - 1]->h->qid)
+			lanes++;
+		for (s = 0; s < M_STEP_COUNT; s++) {
+			if (!c[i]->t[s])
+				continue;
+			if (c[i]->t[s] < tmin)
+				tmin = c[i]->t[s];
+			if (c[i]->t[s] > tmax)
+				tmax = c[i]->t[s];
+		}
+	}
+	range_us = n ? (double)(tmax - tmin) / 1e3 : 1;
+	if (range_us <= 0)
+		range_us = 1;
+	scale = (W_TOTAL - LEFT - RIGHT) / range_us;
+	height = TOP + (int)n * ROW_H + (int)lanes * LANE_GAP + 40;
+
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+		"viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n",
+		W_TOTAL, height, W_TOTAL, height);
+	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
+		W_TOTAL, height);
+	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">"
+		"%zu NVMe commands, guest driver and QEMU controller on one clock</text>\n", n);
+	fprintf(f, "<text x=\"10\" y=\"38\">clock offset known to +-%.1f us (drift %+.2f ppm); "
+		"%zu of %zu guest commands joined; grey and purple bars are the guest's, the others "
+		"the device's</text>\n", m->cs.unc_ns / 1e3, m->cs.b * 1e6, m->joined, m->guest);
+	/* legend */
+	for (s = 0; s < M_IV_COUNT; s++) {
+		int lx = 10 + (s % 3) * 390, ly = 52 + (s / 3) * 18;
+
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"10\" fill=\"%s\"/>"
+			"<text x=\"%d\" y=\"%d\">", lx, ly, iv_colour[s], lx + 18, ly + 9);
+		xml_text(f, miv_key(s));
+		fputs("</text>\n", f);
+	}
+	fprintf(f, "<text x=\"10\" y=\"100\" fill=\"#444\">marks: the seven steps "
+		"sq_write, sq_doorbell, fetch, dma, cq_post, irq, cq_doorbell; "
+		"hover a bar for its duration</text>\n");
+
+	/* axis and grid */
+	step = tick_step(range_us);
+	for (x = 0; x <= range_us + 1e-9; x += step) {
+		double px = LEFT + x * scale;
+
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>"
+			"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#444\">%g</text>\n",
+			px, TOP - 6, px, height - 30, px, TOP - 9, x);
+	}
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#444\">us</text>\n",
+		LEFT - 6, TOP - 9);
+
+	y = TOP;
+	for (i = 0; i < n; i++) {
+		const struct mcmd *cm = c[i];
+		int64_t prev = 0;
+		char label[64];
+
+		if (!i || cm->h->qid != c[i - 1]->h->qid) {
+			y += LANE_GAP;
+			fprintf(f, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">queue %u</text>"
+				"<line x1=\"10\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n",
+				y - 6, cm->h->qid, y - 3, W_TOTAL - RIGHT, y - 3);
+		}
+		snprintf(label, sizeof(label), "cid %u %s", cm->h->cid,
+			 opcode_name(cm->h->qid, cm->h->opcode));
+		fprintf(f, "<g><text x=\"20\" y=\"%d\">", y + ROW_H - 4);
+		xml_text(f, label);
+		fputs("</text>\n", f);
+		for (s = 0; s < M_STEP_COUNT; s++) {
+			double px;
+
+			if (!cm->t[s])
+				continue;
+			px = LEFT + (double)(cm->t[s] - tmin) / 1e3 * scale;
+			if (prev) {
+				double x0 = LEFT + (double)(prev - tmin) / 1e3 * scale;
+				double w = px - x0 < 0.5 ? 0.5 : px - x0;
+
+				fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+					"fill=\"%s\"><title>%s %.3f us</title></rect>\n", x0, y + 2, w,
+					ROW_H - 4, iv_colour[s - 1], miv_key(s - 1),
+					(double)(cm->t[s] - prev) / 1e3);
+			}
+			fprintf(f, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"black\" "
+				"stroke-width=\"1\"><title>%s</title></line>\n", px, y + 1, px,
+				y + ROW_H - 1, mstep_name(s));
+			prev = cm->t[s];
+		}
+		fputs("</g>\n", f);
+		y += ROW_H;
+	}
+	fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#444\">time on the host machine's clock, "
+		"us after the first step drawn (nvmescope timeline)</text>\n", LEFT, height - 12);
+	fputs("</svg>\n", f);
+	return ferror(f) ? -1 : 0;
+}
+
+int timeline_svg(FILE *f, const struct merged *m, size_t skip, size_t count)
+{
+	const struct mcmd **c;
+	size_t n = 0, i;
+	int ret;
+
+	c = calloc(count ? count : 1, sizeof(*c));
+	if (!c)
+		return -1;
+	for (i = skip; i < m->n && n < count; i++)
+		c[n++] = &m->cmd[i];
+	ret = draw(f, m, c, n);
+	free(c);
+	return ret;
+}
+
+int cmd_timeline(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "svg", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "skip", required_argument, NULL, 'k' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *svg = NULL;
+	size_t count = 50, skip = 0, i, kept = 0;
+	long qid = -1;
+	char err[256] = "";
+	struct merged m;
+	struct hrec r;
+	struct dlog d;
+	int opt, ret;
+	char *end;
+	FILE *f;
+
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "s:n:k:q:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			svg = optarg;
+			break;
+		case 'n':
+			count = strtoul(optarg, &end, 0);
+			if (*end || end == optarg || !count || count > 1000) {
+				die_msg("bad count '%s': want 1 to 1000 (see nvmescope timeline --help)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'k':
+			skip = strtoul(optarg, &end, 0);
+			if (*end || end == optarg) {
+				die_msg("bad skip '%s' (see nvmescope timeline --help)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'q':
+			qid = strtol(optarg, &end, 0);
+			if (*end || end == optarg || qid < 0 || qid > 65535) {
+				die_msg("bad queue '%s' (see nvmescope timeline --help)", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			fputs("nvmescope: see nvmescope timeline --help\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!svg) {
+		die_msg("timeline wants --svg FILE (see nvmescope timeline --help)");
+		return EXIT_USAGE;
+	}
+	if (argc - optind != 2) {
+		die_msg("timeline wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope timeline --help)");
+		return EXIT_USAGE;
+	}
+	ret = devview_load(argv[optind], argv[optind + 1], &r, &d);
+	if (ret)
+		return ret;
+	if (merge_build(&m, &r, &d, err, sizeof(err))) {
+		die_msg("%s", err);
+		ret = EXIT_FAILURE_RUNTIME;
+		goto out_files;
+	}
+	if (qid >= 0) {
+		for (i = 0; i < m.n; i++)
+			if (m.cmd[i].h->qid == qid)
+				m.cmd[kept++] = m.cmd[i];
+		m.n = kept;
+	}
+	if (skip >= m.n) {
+		die_msg("nothing to draw: %zu joined commands%s, --skip %zu", m.n,
+			qid >= 0 ? " on that queue" : "", skip);
+		ret = EXIT_NOT_FOUND;
+		goto out;
+	}
+	f = strcmp(svg, "-") ? fopen(svg, "w") : stdout;
+	if (!f) {
+		die_msg("cannot write %s: %m", svg);
+		ret = EXIT_FAILURE_RUNTIME;
+		goto out;
+	}
+	ret = timeline_svg(f, &m, skip, count) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+	if (f != stdout && fclose(f))
+		ret = EXIT_FAILURE_RUNTIME;
+	if (ret)
+		die_msg("writing %s failed", svg);
+out:
+	merge_free(&m);
+out_files:
+	hrec_free(&r);
+	dlog_free(&d);
+	return ret;
+}
