@@ -20,8 +20,12 @@ wait_gone() {
 }
 
 # fio_bg NAME: 4 jobs of randrw with verify, long enough to be cut off.
+# --allow_file_create=0: once the disk is gone, a job that reopens
+# /dev/tnvme0n1 must fail, not create a regular file there (which would
+# keep devtmpfs from making the node when the controller comes back).
 fio_bg() {
 	(cd $W && timeout 120 fio --name="$1" --filename=$D --direct=1 \
+		--allow_file_create=0 \
 		--ioengine=libaio --rw=randrw --bs=4k-64k --iodepth=16 \
 		--numjobs=4 --size=32m --time_based --runtime=60 \
 		--verify=crc32c --verify_fatal=0 --verify_state_save=0 \
@@ -82,6 +86,7 @@ touch $W/held.go
 wait_for_file $W/held.result 10
 expect_eq "an ioctl on the held /dev/tnvme0 after unplug returns ENODEV" ENODEV "$(cat $W/held.result 2>/dev/null)"
 wait
+check "nothing left at /dev/tnvme0n1 (no stray regular file)" test ! -e $D
 check "rmmod tnvme after the unplug" rmmod tnvme
 
 # --- 2. re-add: probed again (by nvme first, as at boot), moved to tnvme.
