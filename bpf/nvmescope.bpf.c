@@ -23,8 +23,9 @@
  *
  * The stock driver's events take pointers to driver structs, so for them
  * we read the classic record (tracepoint_records.h, checked against the
- * format files by the same test).  irq_handler_entry/exit are typed
- * BTF tracepoints (tp_btf), which is why nvmescope needs kernel BTF.
+ * format files by the same test).  irq_handler_entry/exit are raw
+ * tracepoints as well: only the irq number (argument 0) is read, so
+ * libbpf does not have to parse the kernel's BTF at start-up.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -37,53 +38,64 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Options, set by user space in the skeleton's rodata before loading. */
 const volatile __u8 trace_mode;		/* send finished commands to user space */
+const volatile __u8 hardirq_ts;		/* irq time from irq_handler_entry (stock driver) */
 const volatile __s32 filter_ctrl = -1;	/* -1: every controller */
 const volatile __s32 filter_qid = -1;	/* -1: every queue */
 const volatile __s32 filter_opcode = -1;/* -1: every opcode (tracked commands) */
 const volatile __u32 nvme_lba_shift[16];/* stock driver: log2(LBA size) per ctrl */
+/*
+ * The per-queue maps are arrays: queue (ctrl, qid) has index
+ * ctrl * qid_count + qid.  User space sizes them from the controllers and
+ * queues it finds (and the number of CPUs, which bounds the queues).
+ */
+const volatile __u32 ctrl_count = 1;
+const volatile __u32 qid_count = 1;
+/* In-flight entries per queue - 1 (a power of two >= the queue depth, - 1) */
+const volatile __u32 cid_mask = 4095;
 
-#define INFLIGHT_MAX	16384
-#define QUEUES_MAX	512
-#define HISTS_MAX	(QUEUES_MAX * NS_IV_COUNT)
 /* SQ doorbells remembered per queue (to find the one covering a command) */
 #define DOORBELL_RING	256
-/* Completions one CPU holds between their CQE and the CQ doorbell */
+/* Completions one queue (or CPU, for the trace) holds until the CQ doorbell */
 #define BATCH_MAX	64
 
-/* Commands between start and completion, keyed by (ctrl, qid, cid). */
-struct inflight_key {
-	__u32 ctrl;
-	__u16 qid;
-	__u16 cid;
+/*
+ * One queue's numbers on one CPU: what user space reads (counters and
+ * histograms), then this CPU's completion-side state for the queue.  One
+ * lookup per event finds all of it.
+ */
+struct queue_pcpu {
+	struct ns_queue_stats s;
+	__u64 irq_ts;		/* when this queue's handler started here */
+	__u32 irq;
+	__u16 in_irq;		/* the handler runs on this CPU now */
+	__u16 pad;
+	__u32 batch_len;	/* completions since the last CQ doorbell */
+	__u32 pad2;
+	__u64 batch_cqe_ts[BATCH_MAX];	/* their CQE times */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, INFLIGHT_MAX);
-	__type(key, struct inflight_key);
-	__type(value, struct ns_cmd);
-} inflight SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);		/* user space: ctrl_count * qid_count */
+	__type(key, __u32);
+	__type(value, struct queue_pcpu);
+} stats SEC(".maps");
 
 /*
- * The per-CPU maps are not preallocated: preallocation would reserve
- * max_entries x CPUs x value size (tens of MiB for the histograms) and
- * make start-up slow; only the queues that see I/O get entries.
+ * Commands between start and completion: an array per queue indexed by
+ * cid (tnvme: cid = blk-mq tag < queue depth; stock nvme: the low 12 bits
+ * of the cid are the tag).  A tag has one owner at a time: the submit
+ * path fills its entry, the completion path reads and frees it before
+ * blk-mq frees the tag, so no lock is needed.  ts[RQ_START] != 0 marks a
+ * used entry; an entry still used at the next start of its cid means we
+ * missed a completion ("stale").
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, QUEUES_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct ns_queue_key);
-	__type(value, struct ns_counters);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, HISTS_MAX);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct ns_queue_key);
-	__type(value, struct ns_hist);
-} hists SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* user space: queues * (cid_mask + 1) */
+	__type(key, __u32);
+	__type(value, struct ns_cmd);
+} inflight SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -100,24 +112,16 @@ struct queue_state {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, QUEUES_MAX);
-	__type(key, struct ns_queue_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* user space: one per queue */
+	__type(key, __u32);
 	__type(value, struct queue_state);
 } queue_states SEC(".maps");
 
-/*
- * What one CPU is doing on the completion side: which queue's interrupt
- * handler runs, and the completions found since the last CQ doorbell.
- */
+/* Trace mode only: one CPU's finished commands until the CQ doorbell. */
 struct cpu_state {
-	__u64 irq_ts;
-	__u32 irq;
-	__u32 irq_ctrl;
-	__u16 irq_qid;
-	__u16 in_irq;
 	__u32 batch_len;
-	struct inflight_key last_cqe;	/* for tnvme_fetch, which has no cid */
+	__u32 last_cqe;			/* inflight index + 1 of the last CQE (for fetch) */
 	struct ns_cmd batch[BATCH_MAX];
 };
 
@@ -130,25 +134,11 @@ struct {
 
 /* irq number -> queue; filled from /proc/interrupts by user space. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* user space: highest irq + 1 */
 	__type(key, __u32);
 	__type(value, struct ns_irq_queue);
 } irq_queues SEC(".maps");
-
-/* A zeroed value big enough for any map above, to create entries from. */
-union zero_value {
-	struct ns_hist hist;
-	struct ns_counters counters;
-	struct queue_state queue;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, union zero_value);
-} zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -164,7 +154,7 @@ struct {
  */
 #define hide_from_compiler(x) asm volatile("" : "+r"(x))
 
-static __always_inline void count_drop(enum ns_drop what)
+static __noinline void count_drop(enum ns_drop what)
 {
 	__u32 key = what;
 	__u64 *n = bpf_map_lookup_elem(&drops, &key);
@@ -173,36 +163,43 @@ static __always_inline void count_drop(enum ns_drop what)
 		(*n)++;
 }
 
-static __always_inline bool queue_wanted(__u32 ctrl, __u16 qid)
+/*
+ * The queue's index in the per-queue maps, or -1 when it is filtered out
+ * (or unknown: counted).
+ */
+static __always_inline __s64 queue_slot(__u32 ctrl, __u16 qid)
 {
 	if (filter_ctrl >= 0 && ctrl != (__u32)filter_ctrl)
-		return false;
+		return -1;
 	if (filter_qid >= 0 && qid != (__u16)filter_qid)
-		return false;
-	return true;
+		return -1;
+	if (ctrl >= ctrl_count || qid >= qid_count) {
+		count_drop(NS_DROP_QUEUE_UNKNOWN);
+		return -1;
+	}
+	return ctrl * qid_count + qid;
 }
 
-/* Look up key in map, creating a zeroed entry first if needed. */
-static __always_inline void *lookup_or_zero(void *map, const void *key)
+static __always_inline struct queue_pcpu *queue_of(__u32 slot)
 {
-	__u32 zkey = 0;
-	void *v = bpf_map_lookup_elem(map, key);
-	void *z;
+	return bpf_map_lookup_elem(&stats, &slot);
+}
 
-	if (v)
-		return v;
-	z = bpf_map_lookup_elem(&zero, &zkey);
-	if (!z)
+/* The in-flight entry of (queue, cid); NULL only if out of the map. */
+static __always_inline struct ns_cmd *cmd_entry(__u32 slot, __u16 cid, __u32 *idx)
+{
+	*idx = slot * (cid_mask + 1) + (cid & cid_mask);
+	return bpf_map_lookup_elem(&inflight, idx);
+}
+
+/* The entry, if it holds a started command with this cid. */
+static __always_inline struct ns_cmd *cmd_started(__u32 slot, __u16 cid, __u32 *idx)
+{
+	struct ns_cmd *cmd = cmd_entry(slot, cid, idx);
+
+	if (!cmd || !cmd->ts[NS_STEP_RQ_START] || cmd->cid != cid)
 		return NULL;
-	bpf_map_update_elem(map, key, z, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
-}
-
-static __always_inline struct ns_counters *queue_counters(__u32 ctrl, __u16 qid)
-{
-	struct ns_queue_key key = { .ctrl = ctrl, .qid = qid };
-
-	return lookup_or_zero(&counters, &key);
+	return cmd;
 }
 
 static __always_inline struct cpu_state *this_cpu_state(void)
@@ -244,18 +241,12 @@ static __always_inline __u64 hist_slot(__u64 v)
 	return slot < NS_HIST_SLOTS ? slot : NS_HIST_SLOTS - 1;
 }
 
-static __always_inline void hist_add(__u32 ctrl, __u16 qid,
-				     enum ns_interval iv, __u64 from, __u64 to)
+static __always_inline void hist_add(struct ns_hist *h, __u64 from, __u64 to)
 {
-	struct ns_queue_key key = { .ctrl = ctrl, .qid = qid, .interval = iv };
-	struct ns_hist *h;
 	__u64 slot;
 
 	if (!from || !to || to < from)
 		return;		/* a step this driver does not show, or not seen */
-	h = lookup_or_zero(&hists, &key);
-	if (!h)
-		return;
 	slot = hist_slot(to - from);
 	/*
 	 * hist_slot() already clamps, but the verifier needs to see the
@@ -276,69 +267,74 @@ static __always_inline void send_to_user(struct ns_cmd *cmd)
 }
 
 /*
- * Start tracking a command.  A key still in the map means we missed the
- * completion of its previous use of that cid: count it and start over.
+ * Start tracking a command in its (zeroed) entry.  An entry still in use
+ * means we missed the completion of its previous command: count it.
  */
-static __always_inline struct ns_cmd *track_start(struct ns_counters *c,
-						  struct inflight_key *key)
+static __always_inline struct ns_cmd *track_start(struct queue_pcpu *q,
+						  __u32 slot, __u16 cid)
 {
-	__u32 zkey = 0;
-	union zero_value *z = bpf_map_lookup_elem(&zero, &zkey);
-	long err;
+	struct ns_cmd *cmd;
+	__u32 idx;
 
-	if (!z)
-		return NULL;
-	/* struct ns_cmd is smaller than the zero value: a zeroed start */
-	err = bpf_map_update_elem(&inflight, key, z, BPF_NOEXIST);
-	if (err == -17 /* EEXIST */) {
-		c->stale++;
-		err = bpf_map_update_elem(&inflight, key, z, BPF_ANY);
-	}
-	if (err) {
-		count_drop(err == -16 /* EBUSY */ ? NS_DROP_INFLIGHT_BUSY :
-			   NS_DROP_INFLIGHT_FULL);
+	cmd = cmd_entry(slot, cid, &idx);
+	if (!cmd) {
+		count_drop(NS_DROP_INFLIGHT_FULL);
 		return NULL;
 	}
-	c->tracked_start++;
-	return bpf_map_lookup_elem(&inflight, key);
+	if (cmd->ts[NS_STEP_RQ_START])
+		q->s.c.stale++;
+	__builtin_memset(cmd, 0, sizeof(*cmd));
+	q->s.c.tracked_start++;
+	return cmd;
 }
 
 /*
- * The command has completed: record its intervals, then keep it in this
- * CPU's batch until the CQ doorbell (for cqe -> cq_doorbell and the trace).
+ * The command has completed: record its intervals, keep its CQE time
+ * until the CQ doorbell (cqe -> cq_doorbell), in trace mode the whole
+ * command too, and free its entry.
  */
-static __always_inline void track_end(struct ns_counters *c,
-				      struct inflight_key *key,
-				      struct ns_cmd *cmd)
+static __always_inline void track_end(struct queue_pcpu *q, struct ns_cmd *cmd)
 {
-	struct cpu_state *st = this_cpu_state();
+	struct ns_hist *h = q->s.hist;
 	__u64 *ts = cmd->ts;
+	struct cpu_state *st;
 	__u64 n;
 
-	c->tracked_end++;
-	hist_add(key->ctrl, key->qid, NS_IV_RQ_START_SQ_WRITE,
-		 ts[NS_STEP_RQ_START], ts[NS_STEP_SQ_WRITE]);
-	hist_add(key->ctrl, key->qid, NS_IV_SQ_WRITE_SQ_DOORBELL,
-		 ts[NS_STEP_SQ_WRITE], ts[NS_STEP_SQ_DOORBELL]);
-	hist_add(key->ctrl, key->qid, NS_IV_SQ_DOORBELL_IRQ,
-		 ts[NS_STEP_SQ_DOORBELL], ts[NS_STEP_IRQ]);
-	hist_add(key->ctrl, key->qid, NS_IV_RQ_START_RQ_END,
-		 ts[NS_STEP_RQ_START], ts[NS_STEP_RQ_END]);
+	q->s.c.tracked_end++;
+	hist_add(&h[NS_IV_RQ_START_SQ_WRITE], ts[NS_STEP_RQ_START], ts[NS_STEP_SQ_WRITE]);
+	hist_add(&h[NS_IV_SQ_WRITE_SQ_DOORBELL], ts[NS_STEP_SQ_WRITE], ts[NS_STEP_SQ_DOORBELL]);
+	hist_add(&h[NS_IV_SQ_DOORBELL_IRQ], ts[NS_STEP_SQ_DOORBELL], ts[NS_STEP_IRQ]);
+	hist_add(&h[NS_IV_RQ_START_RQ_END], ts[NS_STEP_RQ_START], ts[NS_STEP_RQ_END]);
 
-	if (st && cmd->driver == NS_DRIVER_TNVME) {
-		n = st->batch_len;
-		hide_from_compiler(n);
-		if (n < BATCH_MAX) {
-			__builtin_memcpy(&st->batch[n], cmd, sizeof(*cmd));
-			st->batch_len = n + 1;
-		} else {
-			count_drop(NS_DROP_BATCH_FULL);
+	if (cmd->driver == NS_DRIVER_TNVME) {
+		if (ts[NS_STEP_CQE]) {
+			n = q->batch_len;
+			hide_from_compiler(n);
+			if (n < BATCH_MAX) {
+				q->batch_cqe_ts[n] = ts[NS_STEP_CQE];
+				q->batch_len = n + 1;
+			} else {
+				count_drop(NS_DROP_BATCH_FULL);
+			}
+		}
+		if (trace_mode) {
+			st = this_cpu_state();
+			if (st) {
+				n = st->batch_len;
+				hide_from_compiler(n);
+				if (n < BATCH_MAX) {
+					__builtin_memcpy(&st->batch[n], cmd, sizeof(*cmd));
+					st->batch_len = n + 1;
+				} else {
+					count_drop(NS_DROP_BATCH_FULL);
+				}
+			}
 		}
 	} else if (trace_mode) {
 		/* The stock driver shows no CQ doorbell: send it now. */
 		send_to_user(cmd);
 	}
-	bpf_map_delete_elem(&inflight, key);
+	cmd->ts[NS_STEP_RQ_START] = 0;	/* the entry is free */
 }
 
 /* ---------------------------------------------- tnvme: submission side */
@@ -347,19 +343,19 @@ SEC("raw_tp/tnvme_rq_start")
 int BPF_PROG(tnvme_rq_start, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
 	     u8 opcode, u32 bytes, u16 status)
 {
-	struct inflight_key key = { .ctrl = ctrl, .qid = qid, .cid = cid };
-	struct ns_counters *c;
+	__s64 slot = queue_slot(ctrl, qid);
+	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
 
-	if (!queue_wanted(ctrl, qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (!c)
+	q = queue_of(slot);
+	if (!q)
 		return 0;
-	c->rq_start++;
+	q->s.c.rq_start++;
 	if (filter_opcode >= 0 && opcode != (u8)filter_opcode)
 		return 0;
-	cmd = track_start(c, &key);
+	cmd = track_start(q, slot, cid);
 	if (!cmd)
 		return 0;
 	cmd->ts[NS_STEP_RQ_START] = bpf_ktime_get_ns();
@@ -373,13 +369,18 @@ int BPF_PROG(tnvme_rq_start, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
 	return 0;
 }
 
+/* trace mode only */
 SEC("raw_tp/tnvme_dma_map")
 int BPF_PROG(tnvme_dma_map, u32 ctrl, u16 qid, u16 cid, u8 write, u32 bytes,
 	     u32 prp_entries, u16 list_pages)
 {
-	struct inflight_key key = { .ctrl = ctrl, .qid = qid, .cid = cid };
-	struct ns_cmd *cmd = bpf_map_lookup_elem(&inflight, &key);
+	__s64 slot = queue_slot(ctrl, qid);
+	struct ns_cmd *cmd;
+	__u32 idx;
 
+	if (slot < 0)
+		return 0;
+	cmd = cmd_started(slot, cid, &idx);
 	if (cmd) {
 		cmd->ts[NS_STEP_DMA_MAP] = bpf_ktime_get_ns();
 		cmd->write = write;
@@ -391,18 +392,20 @@ SEC("raw_tp/tnvme_sq_write")
 int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
 	     u32 nsid, u64 slba, u32 nlb, u32 data_len)
 {
-	struct inflight_key key = { .ctrl = ctrl, .qid = qid, .cid = cid };
-	struct ns_queue_key qkey = { .ctrl = ctrl, .qid = qid };
+	__s64 slot = queue_slot(ctrl, qid);
 	struct queue_state *qs;
-	struct ns_counters *c;
+	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
+	__u32 idx, s;
 
-	if (!queue_wanted(ctrl, qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (c)
-		c->sq_write++;
-	cmd = bpf_map_lookup_elem(&inflight, &key);
+	s = slot;
+	q = queue_of(s);
+	if (!q)
+		return 0;
+	q->s.c.sq_write++;
+	cmd = cmd_started(s, cid, &idx);
 	if (!cmd)
 		return 0;
 	cmd->ts[NS_STEP_SQ_WRITE] = bpf_ktime_get_ns();
@@ -410,7 +413,7 @@ int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
 	cmd->slba = slba;
 	cmd->nlb = nlb;
 	/* The next SQ doorbell of this queue is the one that covers it. */
-	qs = lookup_or_zero(&queue_states, &qkey);
+	qs = bpf_map_lookup_elem(&queue_states, &s);
 	if (qs)
 		cmd->sq_doorbell_seq = qs->doorbells;
 	return 0;
@@ -419,19 +422,20 @@ int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
 SEC("raw_tp/tnvme_sq_doorbell")
 int BPF_PROG(tnvme_sq_doorbell, u32 ctrl, u16 qid, u16 tail, u16 cmds)
 {
-	struct ns_queue_key qkey = { .ctrl = ctrl, .qid = qid };
+	__s64 slot = queue_slot(ctrl, qid);
 	struct queue_state *qs;
-	struct ns_counters *c;
-	__u32 i;
+	struct queue_pcpu *q;
+	__u32 i, s;
 
-	if (!queue_wanted(ctrl, qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (c) {
-		c->sq_doorbell++;
-		c->sq_doorbell_cmds += cmds;
+	s = slot;
+	q = queue_of(s);
+	if (q) {
+		q->s.c.sq_doorbell++;
+		q->s.c.sq_doorbell_cmds += cmds;
 	}
-	qs = lookup_or_zero(&queue_states, &qkey);
+	qs = bpf_map_lookup_elem(&queue_states, &s);
 	if (!qs)
 		return 0;
 	i = qs->doorbells % DOORBELL_RING;
@@ -448,31 +452,26 @@ SEC("raw_tp/tnvme_irq")
 int BPF_PROG(tnvme_irq, u32 ctrl, u16 qid, u32 vector, u32 irq, u32 cpu,
 	     u16 cqes)
 {
-	struct cpu_state *st = this_cpu_state();
-	struct ns_counters *c;
+	__s64 slot = queue_slot(ctrl, qid);
+	struct queue_pcpu *q;
 
-	if (!queue_wanted(ctrl, qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (c) {
-		c->irq++;
-		c->irq_cqes += cqes;
-	}
-	if (st) {
-		st->irq_ts = bpf_ktime_get_ns();
-		st->irq = irq;
-		st->irq_ctrl = ctrl;
-		st->irq_qid = qid;
-		st->in_irq = 1;
-	}
+	q = queue_of(slot);
+	if (!q)
+		return 0;
+	q->s.c.irq++;
+	q->s.c.irq_cqes += cqes;
+	q->irq_ts = bpf_ktime_get_ns();
+	q->irq = irq;
+	q->in_irq = 1;
 	return 0;
 }
 
 /* Give a command the SQ doorbell that covered it (see tnvme_sq_write). */
-static __always_inline void find_sq_doorbell(struct ns_cmd *cmd)
+static __always_inline void find_sq_doorbell(__u32 slot, struct ns_cmd *cmd)
 {
-	struct ns_queue_key qkey = { .ctrl = cmd->ctrl, .qid = cmd->qid };
-	struct queue_state *qs = bpf_map_lookup_elem(&queue_states, &qkey);
+	struct queue_state *qs = bpf_map_lookup_elem(&queue_states, &slot);
 	__u64 seq = cmd->sq_doorbell_seq;
 	__u32 i;
 
@@ -491,51 +490,64 @@ SEC("raw_tp/tnvme_cqe")
 int BPF_PROG(tnvme_cqe, u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
 	     u8 phase, u16 sq_head)
 {
-	struct inflight_key key = { .ctrl = ctrl, .qid = qid, .cid = cid };
-	struct cpu_state *st = this_cpu_state();
-	__u64 now = bpf_ktime_get_ns();
-	struct ns_counters *c;
+	__s64 slot = queue_slot(ctrl, qid);
+	struct queue_pcpu *q;
+	struct cpu_state *st;
 	struct ns_cmd *cmd;
+	__u64 now;
+	__u32 idx, s;
 	bool from_irq;
 
-	if (!queue_wanted(ctrl, qid) || !st)
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (c)
-		c->cqe++;
-	from_irq = st->in_irq && st->irq_ctrl == ctrl && st->irq_qid == qid;
+	s = slot;
+	q = queue_of(s);
+	if (!q)
+		return 0;
+	now = bpf_ktime_get_ns();
+	q->s.c.cqe++;
+	from_irq = q->in_irq;
 	if (from_irq)
-		hist_add(ctrl, qid, NS_IV_IRQ_CQE, st->irq_ts, now);
+		hist_add(&q->s.hist[NS_IV_IRQ_CQE], q->irq_ts, now);
 	else
 		count_drop(NS_DROP_IRQ_UNKNOWN);
-	st->last_cqe = key;
 
-	cmd = bpf_map_lookup_elem(&inflight, &key);
+	cmd = cmd_started(s, cid, &idx);
+	if (trace_mode) {
+		st = this_cpu_state();
+		if (st)
+			st->last_cqe = cmd ? idx + 1 : 0;
+	}
 	if (!cmd)
 		return 0;
 	cmd->ts[NS_STEP_CQE] = now;
 	cmd->cq_slot = cq_slot;
 	cmd->status = status;
 	cmd->sq_head = sq_head;
-	find_sq_doorbell(cmd);
-	if (from_irq && st->irq_ts >= cmd->ts[NS_STEP_SQ_DOORBELL]) {
-		cmd->ts[NS_STEP_IRQ] = st->irq_ts;
-		cmd->irq_cpu = bpf_get_smp_processor_id();
+	find_sq_doorbell(s, cmd);
+	if (from_irq && q->irq_ts >= cmd->ts[NS_STEP_SQ_DOORBELL]) {
+		cmd->ts[NS_STEP_IRQ] = q->irq_ts;
+		if (trace_mode)
+			cmd->irq_cpu = bpf_get_smp_processor_id();
 	}
 	return 0;
 }
 
+/* trace mode only */
 SEC("raw_tp/tnvme_fetch")
 int BPF_PROG(tnvme_fetch, u32 ctrl, u16 qid, u16 sq_head)
 {
 	struct cpu_state *st = this_cpu_state();
 	struct ns_cmd *cmd;
+	__u32 idx;
 
 	/* fired right after tnvme_cqe, on the same CPU, for the same CQE */
-	if (!st || st->last_cqe.ctrl != ctrl || st->last_cqe.qid != qid)
+	if (!st || !st->last_cqe)
 		return 0;
-	cmd = bpf_map_lookup_elem(&inflight, &st->last_cqe);
-	if (cmd)
+	idx = st->last_cqe - 1;
+	st->last_cqe = 0;
+	cmd = bpf_map_lookup_elem(&inflight, &idx);
+	if (cmd && cmd->ctrl == ctrl && cmd->qid == qid)
 		cmd->ts[NS_STEP_FETCH] = bpf_ktime_get_ns();
 	return 0;
 }
@@ -544,23 +556,24 @@ SEC("raw_tp/tnvme_rq_end")
 int BPF_PROG(tnvme_rq_end, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
 	     u8 opcode, u32 bytes, u16 status)
 {
-	struct inflight_key key = { .ctrl = ctrl, .qid = qid, .cid = cid };
-	struct ns_counters *c;
+	__s64 slot = queue_slot(ctrl, qid);
+	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
+	__u32 idx;
 
-	if (!queue_wanted(ctrl, qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (!c)
+	q = queue_of(slot);
+	if (!q)
 		return 0;
-	c->rq_end++;
+	q->s.c.rq_end++;
 	if (opcode == 0x01)
-		c->bytes_written += bytes;
+		q->s.c.bytes_written += bytes;
 	else if (opcode == 0x02)
-		c->bytes_read += bytes;
+		q->s.c.bytes_read += bytes;
 	if (status)
-		c->errors++;
-	cmd = bpf_map_lookup_elem(&inflight, &key);
+		q->s.c.errors++;
+	cmd = cmd_started(slot, cid, &idx);
 	if (!cmd) {
 		if (filter_opcode < 0 || opcode == (u8)filter_opcode)
 			count_drop(NS_DROP_NOT_STARTED);
@@ -569,10 +582,11 @@ int BPF_PROG(tnvme_rq_end, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
 	cmd->ts[NS_STEP_RQ_END] = bpf_ktime_get_ns();
 	cmd->complete_cpu = cpu;
 	cmd->status = status;
-	track_end(c, &key, cmd);
+	track_end(q, cmd);
 	return 0;
 }
 
+/* trace mode only */
 SEC("raw_tp/tnvme_dma_unmap")
 int BPF_PROG(tnvme_dma_unmap, u32 ctrl, u16 qid, u16 cid, u8 write, u32 bytes,
 	     u32 prp_entries, u16 list_pages)
@@ -602,6 +616,7 @@ struct flush_ctx {
 	__u16 cqes;
 };
 
+/* trace mode: the CPU's finished commands go to user space */
 static long flush_one(__u32 index, struct flush_ctx *fc)
 {
 	__u64 i = index;
@@ -616,11 +631,27 @@ static long flush_one(__u32 index, struct flush_ctx *fc)
 	if (cmd->ctrl == fc->ctrl && cmd->qid == fc->qid) {
 		cmd->ts[NS_STEP_CQ_DOORBELL] = fc->now;
 		cmd->cq_doorbell_cqes = fc->cqes;
-		hist_add(cmd->ctrl, cmd->qid, NS_IV_CQE_CQ_DOORBELL,
-			 cmd->ts[NS_STEP_CQE], fc->now);
 	}
-	if (trace_mode)
-		send_to_user(cmd);
+	send_to_user(cmd);
+	return 0;
+}
+
+struct cqe_batch_ctx {
+	struct queue_pcpu *q;
+	__u64 now;
+};
+
+/* cqe -> cq_doorbell of the index-th completion of the batch */
+static long cqe_batch_one(__u32 index, struct cqe_batch_ctx *bc)
+{
+	__u64 i = index;
+
+	if (i >= bc->q->batch_len)
+		return 1;
+	hide_from_compiler(i);
+	if (i >= BATCH_MAX)
+		return 1;
+	hist_add(&bc->q->s.hist[NS_IV_CQE_CQ_DOORBELL], bc->q->batch_cqe_ts[i], bc->now);
 	return 0;
 }
 
@@ -628,58 +659,75 @@ SEC("raw_tp/tnvme_cq_doorbell")
 int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes)
 {
 	struct flush_ctx fc = { .ctrl = ctrl, .qid = qid, .cqes = cqes };
-	struct ns_counters *c;
+	__s64 slot = queue_slot(ctrl, qid);
+	struct cqe_batch_ctx bc;
+	struct queue_pcpu *q;
 
-	if (!queue_wanted(ctrl, qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (c) {
-		c->cq_doorbell++;
-		c->cq_doorbell_cqes += cqes;
-	}
-	fc.st = this_cpu_state();
-	if (!fc.st)
+	q = queue_of(slot);
+	if (!q)
 		return 0;
+	q->s.c.cq_doorbell++;
+	q->s.c.cq_doorbell_cqes += cqes;
 	fc.now = bpf_ktime_get_ns();
-	bpf_loop(BATCH_MAX, flush_one, &fc, 0);
-	fc.st->batch_len = 0;
+	/* cqe -> cq_doorbell for every completion of the batch */
+	if (q->batch_len) {
+		bc.q = q;
+		bc.now = fc.now;
+		bpf_loop(BATCH_MAX, cqe_batch_one, &bc, 0);
+		q->batch_len = 0;
+	}
+	if (trace_mode) {
+		fc.st = this_cpu_state();
+		if (!fc.st)
+			return 0;
+		bpf_loop(BATCH_MAX, flush_one, &fc, 0);
+		fc.st->batch_len = 0;
+	}
 	return 0;
 }
 
 /* ---------------------------------------------------- interrupts (both) */
 
-SEC("tp_btf/irq_handler_entry")
-int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action)
+/* The queue of an interrupt number (user space filled the map), or NULL. */
+static __always_inline struct queue_pcpu *irq_queue(int irq)
 {
 	__u32 key = irq;
-	struct ns_irq_queue *q = bpf_map_lookup_elem(&irq_queues, &key);
-	struct cpu_state *st;
-	struct ns_counters *c;
+	struct ns_irq_queue *iq = bpf_map_lookup_elem(&irq_queues, &key);
 
-	if (!q || !queue_wanted(q->ctrl, q->qid))
-		return 0;	/* not an NVMe queue's interrupt */
-	c = queue_counters(q->ctrl, q->qid);
-	if (c)
-		c->hardirq++;
-	st = this_cpu_state();
-	if (st) {
-		/* tnvme_irq will say the same, a moment later */
-		st->irq_ts = bpf_ktime_get_ns();
-		st->irq = irq;
-		st->irq_ctrl = q->ctrl;
-		st->irq_qid = q->qid;
-		st->in_irq = 1;
-	}
+	if (!iq || !iq->valid)
+		return NULL;	/* not an NVMe queue's interrupt */
+	if (filter_ctrl >= 0 && iq->ctrl != (__u32)filter_ctrl)
+		return NULL;
+	if (filter_qid >= 0 && iq->qid != (__u16)filter_qid)
+		return NULL;
+	return queue_of(iq->slot);
+}
+
+SEC("raw_tp/irq_handler_entry")
+int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action)
+{
+	struct queue_pcpu *q = irq_queue(irq);
+
+	if (!q)
+		return 0;
+	q->s.c.hardirq++;
+	/* tnvme_irq takes the time itself, a moment later */
+	if (hardirq_ts)
+		q->irq_ts = bpf_ktime_get_ns();
+	q->irq = irq;
+	q->in_irq = 1;
 	return 0;
 }
 
-SEC("tp_btf/irq_handler_exit")
+SEC("raw_tp/irq_handler_exit")
 int BPF_PROG(irq_handler_exit, int irq, struct irqaction *action, int ret)
 {
-	struct cpu_state *st = this_cpu_state();
+	struct queue_pcpu *q = irq_queue(irq);
 
-	if (st && st->in_irq && st->irq == (__u32)irq)
-		st->in_irq = 0;
+	if (q)
+		q->in_irq = 0;
 	return 0;
 }
 
@@ -693,34 +741,33 @@ static __always_inline __u32 le32_at(const __u8 *p)
 SEC("tracepoint/nvme/nvme_setup_cmd")
 int nvme_setup_cmd(struct nvme_setup_cmd_rec *rec)
 {
-	struct inflight_key key = {
-		.ctrl = rec->ctrl_id, .qid = rec->qid, .cid = rec->cid,
-	};
 	__u32 ctrl = rec->ctrl_id, shift;
-	struct ns_counters *c;
+	__u16 qid = rec->qid, cid = rec->cid;
+	__s64 slot = queue_slot(ctrl, qid);
+	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
 	__u8 opcode = rec->opcode;
 
-	if (!queue_wanted(key.ctrl, key.qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(key.ctrl, key.qid);
-	if (!c)
+	q = queue_of(slot);
+	if (!q)
 		return 0;
-	c->rq_start++;
+	q->s.c.rq_start++;
 	if (filter_opcode >= 0 && opcode != (__u8)filter_opcode)
 		return 0;
-	cmd = track_start(c, &key);
+	cmd = track_start(q, slot, cid);
 	if (!cmd)
 		return 0;
 	cmd->ts[NS_STEP_RQ_START] = bpf_ktime_get_ns();
-	cmd->ctrl = key.ctrl;
-	cmd->qid = key.qid;
-	cmd->cid = key.cid;
+	cmd->ctrl = ctrl;
+	cmd->qid = qid;
+	cmd->cid = cid;
 	cmd->submit_cpu = bpf_get_smp_processor_id();
 	cmd->opcode = opcode;
 	cmd->driver = NS_DRIVER_NVME;
 	/* I/O read (0x02) or write (0x01): SLBA in cdw10-11, NLB-1 in cdw12 */
-	if (key.qid && (opcode == 0x01 || opcode == 0x02)) {
+	if (qid && (opcode == 0x01 || opcode == 0x02)) {
 		cmd->slba = le32_at(rec->cdw10) |
 			    ((__u64)le32_at(rec->cdw10 + 4) << 32);
 		cmd->nlb = (le32_at(rec->cdw10 + 8) & 0xffff) + 1;
@@ -734,19 +781,18 @@ int nvme_setup_cmd(struct nvme_setup_cmd_rec *rec)
 SEC("tracepoint/nvme/nvme_sq")
 int nvme_sq(struct nvme_sq_rec *rec)
 {
-	__u32 ctrl = rec->ctrl_id;
-	__u16 qid = rec->qid;
-	struct cpu_state *st = this_cpu_state();
-	struct ns_counters *c;
+	__s64 slot = queue_slot(rec->ctrl_id, rec->qid);
+	struct queue_pcpu *q;
 
-	if (!queue_wanted(ctrl, qid) || !st)
+	if (slot < 0)
 		return 0;
-	c = queue_counters(ctrl, qid);
-	if (c)
-		c->cqe++;
+	q = queue_of(slot);
+	if (!q)
+		return 0;
+	q->s.c.cqe++;
 	/* One per CQE, inside the handler: "irq -> cqe" for this CQE. */
-	if (st->in_irq && st->irq_ctrl == ctrl && st->irq_qid == qid)
-		hist_add(ctrl, qid, NS_IV_IRQ_CQE, st->irq_ts, bpf_ktime_get_ns());
+	if (q->in_irq)
+		hist_add(&q->s.hist[NS_IV_IRQ_CQE], q->irq_ts, bpf_ktime_get_ns());
 	else
 		count_drop(NS_DROP_IRQ_UNKNOWN);
 	return 0;
@@ -755,39 +801,37 @@ int nvme_sq(struct nvme_sq_rec *rec)
 SEC("tracepoint/nvme/nvme_complete_rq")
 int nvme_complete_rq(struct nvme_complete_rq_rec *rec)
 {
-	struct inflight_key key = {
-		.ctrl = rec->ctrl_id, .qid = rec->qid, .cid = rec->cid,
-	};
-	struct cpu_state *st = this_cpu_state();
-	struct ns_counters *c;
+	__u16 cid = rec->cid;
+	__s64 slot = queue_slot(rec->ctrl_id, rec->qid);
+	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
+	__u32 idx;
 
-	if (!queue_wanted(key.ctrl, key.qid))
+	if (slot < 0)
 		return 0;
-	c = queue_counters(key.ctrl, key.qid);
-	if (!c)
+	q = queue_of(slot);
+	if (!q)
 		return 0;
-	c->rq_end++;
+	q->s.c.rq_end++;
 	if (rec->status)
-		c->errors++;
-	cmd = bpf_map_lookup_elem(&inflight, &key);
+		q->s.c.errors++;
+	cmd = cmd_started(slot, cid, &idx);
 	if (!cmd) {
 		if (filter_opcode < 0)
 			count_drop(NS_DROP_NOT_STARTED);
 		return 0;
 	}
 	if (cmd->opcode == 0x01)
-		c->bytes_written += cmd->bytes;
+		q->s.c.bytes_written += cmd->bytes;
 	else if (cmd->opcode == 0x02)
-		c->bytes_read += cmd->bytes;
+		q->s.c.bytes_read += cmd->bytes;
 	cmd->ts[NS_STEP_RQ_END] = bpf_ktime_get_ns();
 	cmd->complete_cpu = bpf_get_smp_processor_id();
 	cmd->status = rec->status;
-	if (st && st->in_irq && st->irq_ctrl == key.ctrl &&
-	    st->irq_qid == key.qid && st->irq_ts >= cmd->ts[NS_STEP_RQ_START]) {
-		cmd->ts[NS_STEP_IRQ] = st->irq_ts;
+	if (q->in_irq && q->irq_ts >= cmd->ts[NS_STEP_RQ_START]) {
+		cmd->ts[NS_STEP_IRQ] = q->irq_ts;
 		cmd->irq_cpu = cmd->complete_cpu;
 	}
-	track_end(c, &key, cmd);
+	track_end(q, cmd);
 	return 0;
 }

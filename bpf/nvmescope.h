@@ -108,6 +108,7 @@ enum ns_drop {
 	NS_DROP_BATCH_FULL,	/* more CQEs in one batch than the BPF side holds */
 	NS_DROP_DOORBELL_UNKNOWN, /* command's SQ doorbell no longer remembered */
 	NS_DROP_IRQ_UNKNOWN,	/* completion found outside an interrupt (polled) */
+	NS_DROP_QUEUE_UNKNOWN,	/* event of a controller or queue that appeared after attach */
 	NS_DROP_COUNT,
 };
 
@@ -140,11 +141,24 @@ struct ns_cmd {
 	__u8 pad;
 };
 
+/*
+ * What user space reads of one queue, per CPU: the counters and one
+ * histogram per interval.  The BPF side keeps them at the start of a
+ * per-CPU array value (one per queue) followed by its own per-CPU state,
+ * so each event needs one map lookup.
+ */
+struct ns_queue_stats {
+	struct ns_counters c;
+	struct ns_hist hist[NS_IV_COUNT];
+};
+
 /* irq number -> queue, filled by user space from /proc/interrupts. */
 struct ns_irq_queue {
 	__u32 ctrl;
 	__u16 qid;
-	__u16 pad;
+	__u16 valid;		/* 0: not an NVMe queue's interrupt */
+	__u32 slot;		/* the queue's index in the per-queue maps */
+	__u32 pad;
 };
 
 #endif /* NVMESCOPE_H */

@@ -35,6 +35,11 @@ struct collector {
 	int stop;			/* set by on_cmd to end the trace */
 	struct bpf_link *links[32];
 	unsigned int nlinks;
+	/* the per-queue maps: index -> queue (ctrl 0xffffffff: unused) */
+	unsigned int nslots;
+	uint32_t *slot_ctrl;
+	uint16_t *slot_qid;
+	size_t value_size;		/* of one CPU's part of a "stats" value */
 };
 
 double now_monotonic(void)
@@ -55,6 +60,7 @@ const char *drop_name(enum ns_drop d)
 		[NS_DROP_BATCH_FULL] = "batch_full",
 		[NS_DROP_DOORBELL_UNKNOWN] = "sq_doorbell_unknown",
 		[NS_DROP_IRQ_UNKNOWN] = "cqe_outside_irq",
+		[NS_DROP_QUEUE_UNKNOWN] = "queue_unknown",
 	};
 	return d < NS_DROP_COUNT ? names[d] : "?";
 }
@@ -115,16 +121,105 @@ static int fill_irq_map(struct collector *c, const struct nvme_queues *qs)
 
 	for (i = 0; i < qs->n; i++) {
 		const struct nvme_queue_info *q = &qs->q[i];
-		struct ns_irq_queue v = { .ctrl = q->ctrl, .qid = q->qid };
+		struct ns_irq_queue v = { .ctrl = q->ctrl, .qid = q->qid, .valid = 1 };
 		__u32 irq = q->irq;
 
-		if (c->mode == COLLECT_IRQ_ONLY)
+		if (c->mode == COLLECT_IRQ_ONLY) {
 			v.ctrl = q->ctrl | (uint32_t)q->driver << 16;
-		else if (q->driver != c->driver)
+			v.slot = i;
+		} else if (q->driver != c->driver) {
 			continue;
+		} else {
+			v.slot = q->ctrl * c->skel->rodata->qid_count + q->qid;
+		}
+		if (v.slot >= c->nslots)
+			continue;	/* cannot be: the maps were sized for them */
 		if (bpf_map_update_elem(fd, &irq, &v, BPF_ANY))
 			return -errno;
 	}
+	return 0;
+}
+
+/* A module parameter as a number, or 0. */
+static unsigned int module_param(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	unsigned int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * Size the per-queue maps: queue (ctrl, qid) is index ctrl * qid_count +
+ * qid (irq-only: the discovered queues in order), and each queue has an
+ * in-flight entry per cid (a power of two >= the queue depth).
+ */
+static int size_maps(struct collector *c, const struct options *o,
+		     const struct nvme_queues *qs)
+{
+	struct nvmescope_bpf *sk = c->skel;
+	unsigned int max_ctrl = 0, max_qid = c->ncpus, depth, cids = 64, i;
+	size_t k;
+
+	if (c->mode == COLLECT_IRQ_ONLY) {
+		c->nslots = qs->n ? qs->n : 1;
+		sk->rodata->ctrl_count = 0;	/* no tnvme/nvme program runs */
+		sk->rodata->qid_count = 1;
+		sk->rodata->cid_mask = 0;
+	} else {
+		for (k = 0; k < qs->n; k++) {
+			if (qs->q[k].driver != c->driver)
+				continue;
+			if (qs->q[k].ctrl > max_ctrl)
+				max_ctrl = qs->q[k].ctrl;
+			if (qs->q[k].qid > max_qid)
+				max_qid = qs->q[k].qid;
+		}
+		for (i = 0; i < 64; i++)
+			if (controller_exists(c->driver, i) && i > max_ctrl)
+				max_ctrl = i;
+		if (o->ctrl >= 0 && (unsigned int)o->ctrl > max_ctrl)
+			max_ctrl = o->ctrl;
+		depth = module_param(c->driver == NS_DRIVER_TNVME ?
+				     "/sys/module/tnvme/parameters/io_depth" :
+				     "/sys/module/nvme/parameters/io_queue_depth");
+		if (!depth || depth > 4096)
+			depth = 4096;
+		while (cids < depth)
+			cids <<= 1;
+		sk->rodata->ctrl_count = max_ctrl + 1;
+		sk->rodata->qid_count = max_qid + 1;
+		sk->rodata->cid_mask = cids - 1;
+		c->nslots = (max_ctrl + 1) * (max_qid + 1);
+		bpf_map__set_max_entries(sk->maps.inflight, c->nslots * cids);
+	}
+	bpf_map__set_max_entries(sk->maps.stats, c->nslots);
+	bpf_map__set_max_entries(sk->maps.queue_states, c->nslots);
+	c->slot_ctrl = calloc(c->nslots, sizeof(*c->slot_ctrl));
+	c->slot_qid = calloc(c->nslots, sizeof(*c->slot_qid));
+	if (!c->slot_ctrl || !c->slot_qid)
+		return -ENOMEM;
+	for (i = 0; i < c->nslots; i++) {
+		if (c->mode == COLLECT_IRQ_ONLY) {
+			c->slot_ctrl[i] = i < qs->n ? qs->q[i].ctrl | (uint32_t)qs->q[i].driver << 16 : 0;
+			c->slot_qid[i] = i < qs->n ? qs->q[i].qid : 0;
+		} else {
+			c->slot_ctrl[i] = i / sk->rodata->qid_count;
+			c->slot_qid[i] = i % sk->rodata->qid_count;
+		}
+	}
+	/* irq numbers index irq_queues */
+	i = 0;
+	for (k = 0; k < qs->n; k++)
+		if (qs->q[k].irq + 1 > i)
+			i = qs->q[k].irq + 1;
+	bpf_map__set_max_entries(sk->maps.irq_queues, i ? i : 1);
+	c->value_size = (bpf_map__value_size(sk->maps.stats) + 7) & ~(size_t)7;
 	return 0;
 }
 
@@ -227,8 +322,15 @@ int collector_open(struct collector **out, const struct options *o,
 	c->skel->rodata->filter_opcode = o->opcode;
 	for (unsigned int i = 0; i < 16; i++)
 		c->skel->rodata->nvme_lba_shift[i] = nvme_lba_shift_of(NS_DRIVER_NVME, i);
+	c->skel->rodata->hardirq_ts = mode == COLLECT_STATS || mode == COLLECT_TRACE ?
+				       o->driver == NS_DRIVER_NVME : 0;
 	if (mode == COLLECT_TRACE)
 		bpf_map__set_max_entries(c->skel->maps.events, 8 << 20);
+	err = size_maps(c, o, &qs);
+	if (err) {
+		die_msg("cannot size the BPF maps: %s", strerror(-err));
+		goto fail_close;
+	}
 	bpf_object__for_each_program(prog, c->skel->obj)
 		bpf_program__set_autoload(prog, prog_wanted(c, bpf_program__name(prog)));
 
@@ -289,6 +391,8 @@ void collector_close(struct collector *c)
 	for (i = 0; i < c->nlinks; i++)
 		bpf_link__destroy(c->links[i]);
 	nvmescope_bpf__destroy(c->skel);
+	free(c->slot_ctrl);
+	free(c->slot_qid);
 	free(c);
 }
 
@@ -367,56 +471,61 @@ static uint64_t misses_of_programs(struct collector *c)
 	return total;
 }
 
+static bool counters_zero(const struct ns_counters *c)
+{
+	const __u64 *v = (const __u64 *)c;
+	size_t i;
+
+	for (i = 0; i < sizeof(*c) / sizeof(__u64); i++)
+		if (v[i])
+			return false;
+	return true;
+}
+
 int collector_sample(struct collector *c, struct sample *s)
 {
-	struct ns_counters *cv = calloc(c->ncpus, sizeof(*cv));
-	struct ns_hist *hv = calloc(c->ncpus, sizeof(*hv));
+	char *buf = calloc(c->ncpus, c->value_size);
 	__u64 *dv = calloc(c->ncpus, sizeof(*dv));
-	int cfd = bpf_map__fd(c->skel->maps.counters);
-	int hfd = bpf_map__fd(c->skel->maps.hists);
+	int sfd = bpf_map__fd(c->skel->maps.stats);
 	int dfd = bpf_map__fd(c->skel->maps.drops);
-	struct ns_queue_key key, next, *prev = NULL;
 	size_t cap = 0;
-	unsigned int cpu, i;
+	unsigned int cpu, i, slot, iv;
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
-	if (!cv || !hv || !dv)
+	if (!buf || !dv)
 		goto out;
 	s->time_s = now_monotonic();
-	while (!bpf_map_get_next_key(cfd, prev, &next)) {
-		struct queue_sample *q;
+	for (slot = 0; slot < c->nslots; slot++) {
+		struct queue_sample *q = NULL;
+		bool seen = false;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(cfd, &key, cv))
+		if (bpf_map_lookup_elem(sfd, &slot, buf))
 			continue;
-		q = sample_queue(s, &cap, key.ctrl, key.qid);
+		/* a queue is shown once it had an event */
+		for (cpu = 0; cpu < c->ncpus && !seen; cpu++)
+			seen = !counters_zero(&((const struct ns_queue_stats *)
+						(buf + cpu * c->value_size))->c);
+		if (!seen)
+			continue;
+		q = sample_queue(s, &cap, c->slot_ctrl[slot], c->slot_qid[slot]);
 		if (!q)
 			goto out;
 		for (cpu = 0; cpu < c->ncpus; cpu++) {
-			unsigned int slot = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
+			const struct ns_queue_stats *st =
+				(const struct ns_queue_stats *)(buf + cpu * c->value_size);
+			const struct ns_counters *cv = &st->c;
+			unsigned int cs = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
 
-			add_counters(&q->total, &cv[cpu]);
-			q->sq_write_by_cpu[slot] += cv[cpu].sq_write + (c->driver == NS_DRIVER_NVME ? cv[cpu].rq_start : 0);
-			q->irq_by_cpu[slot] += c->driver == NS_DRIVER_TNVME && c->mode != COLLECT_IRQ_ONLY ?
-					       cv[cpu].irq : cv[cpu].hardirq;
-			q->hardirq_by_cpu[slot] += cv[cpu].hardirq;
+			add_counters(&q->total, cv);
+			q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
+			q->irq_by_cpu[cs] += c->driver == NS_DRIVER_TNVME && c->mode != COLLECT_IRQ_ONLY ?
+					     cv->irq : cv->hardirq;
+			q->hardirq_by_cpu[cs] += cv->hardirq;
+			for (iv = 0; iv < NS_IV_COUNT; iv++)
+				if (st->hist[iv].count)
+					hist_add(&q->hist[iv], &st->hist[iv]);
 		}
-	}
-	prev = NULL;
-	while (!bpf_map_get_next_key(hfd, prev, &next)) {
-		struct queue_sample *q;
-
-		key = next;
-		prev = &key;
-		if (key.interval >= NS_IV_COUNT || bpf_map_lookup_elem(hfd, &key, hv))
-			continue;
-		q = sample_queue(s, &cap, key.ctrl, key.qid);
-		if (!q)
-			goto out;
-		for (cpu = 0; cpu < c->ncpus; cpu++)
-			hist_add(&q->hist[key.interval], &hv[cpu]);
 	}
 	for (i = 0; i < NS_DROP_COUNT; i++) {
 		if (bpf_map_lookup_elem(dfd, &i, dv))
@@ -429,8 +538,7 @@ int collector_sample(struct collector *c, struct sample *s)
 		qsort(s->q, s->n, sizeof(s->q[0]), cmp_queue_sample);
 	ret = 0;
 out:
-	free(cv);
-	free(hv);
+	free(buf);
 	free(dv);
 	return ret;
 }
