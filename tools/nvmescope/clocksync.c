@@ -5,12 +5,18 @@
  * (QEMU's trace), from events both sides see, the way NTP bounds a clock
  * with the two directions of a round trip:
  *
- *   guest event causes device event (SQ or CQ doorbell: the guest's
- *   tracepoint fires before its MMIO write, which QEMU traces):
+ *   guest event before device event (SQ doorbell: tnvme_sq_doorbell
+ *   fires just before the MMIO write, which QEMU traces while handling it):
  *        g + offset <= h      so   offset <= h - g     (upper bound)
- *   device event causes guest event (the CQE is posted, then the guest
- *   reads it; the MSI-X is raised, then the handler starts):
+ *   device event before guest event (the CQE is posted, then the guest
+ *   reads it; the MSI-X is raised, then the handler starts; the CQ head
+ *   doorbell: tnvme_cq_doorbell fires just AFTER the MMIO write, and under
+ *   TCG QEMU handles the write, and traces it, before writel() returns):
  *        h <= g + offset      so   offset >= h - g     (lower bound)
+ *
+ * The two doorbells are the tight pair: each MMIO write traps into QEMU
+ * synchronously, so each bound is off by only the few microseconds of one
+ * trap, one in each direction.
  *
  * The offset lies between the largest lower bound and the smallest upper
  * bound; half that width is the uncertainty.  The clocks may drift apart
@@ -50,7 +56,7 @@ const char *cs_kind_name(enum cs_kind k)
 
 static bool is_upper(int kind)
 {
-	return kind == CS_SQ_DOORBELL || kind == CS_CQ_DOORBELL;
+	return kind == CS_SQ_DOORBELL;
 }
 
 void cs_init(struct csync *c)

@@ -118,7 +118,7 @@ int devtrace_split(const char *line, int64_t *t_ns, const char **event,
  */
 enum cs_kind {
 	CS_SQ_DOORBELL,		/* upper: guest sq_doorbell -> device doorbell */
-	CS_CQ_DOORBELL,		/* upper: guest cq_doorbell -> device doorbell */
+	CS_CQ_DOORBELL,		/* lower: device doorbell -> guest cq_doorbell (after writel) */
 	CS_CQE,			/* lower: device CQ post -> guest finds the CQE */
 	CS_IRQ,			/* lower: device MSI-X -> guest handler start (soft) */
 	CS_KIND_COUNT,

@@ -105,7 +105,7 @@ static void print_clock_text(const struct merged *m, const struct hrec *r)
 	printf("clock    device = guest + %.9f s, +- %.3f us%s, drift %+.2f ppm over %.2f s\n",
 	       off_s, us(cs->unc_ns), cs->consistent ? "" : " (INCONSISTENT bounds)",
 	       cs->b * 1e6, cs->span_s);
-	printf("         bounds from %zu SQ doorbells, %zu CQ doorbells (upper), %zu CQEs, "
+	printf("         bounds from %zu SQ doorbells (upper), %zu CQ doorbells, %zu CQEs, "
 	       "%zu interrupts (lower; %zu interrupts dropped)\n",
 	       cs->used[CS_SQ_DOORBELL], cs->used[CS_CQ_DOORBELL], cs->used[CS_CQE],
 	       cs->used[CS_IRQ], cs->dropped_soft);
