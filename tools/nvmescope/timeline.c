@@ -20,7 +20,7 @@
 #define RIGHT 30
 #define ROW_H 14
 #define LANE_GAP 22
-#define TOP 118
+#define TOP 132
 
 static const char *const iv_colour[M_IV_COUNT] = {
 	"#9c9c9c",	/* sq_write-sq_doorbell: guest */
@@ -119,7 +119,7 @@ static int draw(FILE *f, const struct merged *m, const struct mcmd **c, size_t n
 		W_TOTAL, height);
 	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">"
 		"%zu NVMe commands, guest driver and QEMU controller on one clock</text>\n", n);
-	fprintf(f, "<text x=\"10\" y=\"38\">clock offset known to +-%.1f us (drift %+.2f ppm); "
+	fprintf(f, "<text x=\"10\" y=\"38\">clock offset known to \u00b1%.1f us (drift %+.2f ppm); "
 		"%zu of %zu guest commands joined; grey and purple bars are the guest's, the others "
 		"the device's</text>\n", m->cs.unc_ns / 1e3, m->cs.b * 1e6, m->joined, m->guest);
 	/* legend */
@@ -144,8 +144,8 @@ static int draw(FILE *f, const struct merged *m, const struct mcmd **c, size_t n
 			"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#444\">%g</text>\n",
 			px, TOP - 6, px, height - 30, px, TOP - 9, x);
 	}
-	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#444\">us</text>\n",
-		LEFT - 6, TOP - 9);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#444\">time (us)</text>\n",
+		LEFT - 14, TOP - 9);
 
 	y = TOP;
 	for (i = 0; i < n; i++) {
