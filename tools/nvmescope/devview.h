@@ -143,6 +143,7 @@ struct csync {
 	double span_s;		/* guest time covered by the pairs */
 	size_t used[CS_KIND_COUNT];
 	size_t dropped_soft;	/* soft lower bounds that contradicted the upper ones */
+	size_t outliers;	/* hard pairs dropped as isolated contradictions */
 	unsigned int windows;
 	bool consistent;	/* max lower <= min upper after the drift */
 	bool solved;
@@ -200,6 +201,7 @@ struct merged {
 	size_t n;
 	size_t guest, device, joined, not_causal;
 	size_t device_in_window;	/* device commands during the recording */
+	size_t cq_slot_mismatch;	/* joined, but the two sides' CQ slots differ */
 	struct mqueue *q;
 	size_t nq;
 	struct csync cs;

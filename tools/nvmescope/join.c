@@ -372,6 +372,11 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 			continue;
 		c = &d->cmd[match[i] - 1];
 		cs_add(&m->cs, CS_SQ_DOORBELL, h->ts[NS_STEP_SQ_DOORBELL], c->t[D_SQ_DOORBELL]);
+		/* the CQ side only when both sides put the CQE in the same slot */
+		if (h->cq_slot != c->cq_slot) {
+			m->cq_slot_mismatch++;
+			continue;
+		}
 		cs_add(&m->cs, CS_CQ_DOORBELL, h->ts[NS_STEP_CQ_DOORBELL], c->t[D_CQ_DOORBELL]);
 		cs_add(&m->cs, CS_CQE, h->ts[NS_STEP_CQE], c->t[D_CQ_POST]);
 		if (h->ts[NS_STEP_IRQ])

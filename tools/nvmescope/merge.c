@@ -106,9 +106,9 @@ static void print_clock_text(const struct merged *m, const struct hrec *r)
 	       off_s, us(cs->unc_ns), cs->consistent ? "" : " (INCONSISTENT bounds)",
 	       cs->b * 1e6, cs->span_s);
 	printf("         bounds from %zu SQ doorbells (upper), %zu CQ doorbells, %zu CQEs, "
-	       "%zu interrupts (lower; %zu interrupts dropped)\n",
+	       "%zu interrupts (lower; dropped: %zu interrupts, %zu outliers)\n",
 	       cs->used[CS_SQ_DOORBELL], cs->used[CS_CQ_DOORBELL], cs->used[CS_CQE],
-	       cs->used[CS_IRQ], cs->dropped_soft);
+	       cs->used[CS_IRQ], cs->dropped_soft, cs->outliers);
 	if (m->have_coarse)
 		printf("         the guest's REALTIME - MONOTONIC guess was off by %.3f ms\n",
 		       ((double)cs->base + cs->a_ns - (double)m->coarse_offset_ns) / 1e6);
@@ -280,6 +280,8 @@ static void json_summary(const struct merged *m, const struct hrec *r, int64_t t
 	for (s = 0; s < CS_KIND_COUNT; s++)
 		json_uint(&j, cs_kind_name(s), cs->used[s]);
 	json_uint(&j, "irq_dropped", cs->dropped_soft);
+	json_uint(&j, "outliers", cs->outliers);
+	json_uint(&j, "cq_slot_mismatch", m->cq_slot_mismatch);
 	json_object_end(&j);
 	json_object_end(&j);
 	json_array_begin(&j, "queues");

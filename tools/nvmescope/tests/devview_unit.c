@@ -169,6 +169,10 @@ static void test_clocksync(void)
 	check(llabs(cs_map(&c, g0 + 1000000000) - (g0 + 1000000000 + off0 + 30000)) <=
 	      (int64_t)c.unc_ns + 1000, "clocksync: offset within the uncertainty (+1 us)");
 	check(c.unc_ns < 5000, "clocksync: uncertainty < the smallest one-way delays (3 + 5 us) / 2 + 1 us");
+	/* one pair that contradicts all the others by 10 us: dropped, counted */
+	cs_add(&c, CS_CQ_DOORBELL, g0 + 700000000, g0 + 700000000 + off0 + 21000 + 10000);
+	check(!cs_solve(&c) && c.consistent && c.outliers == 1 && c.unc_ns < 5000,
+	      "clocksync: one isolated contradicting pair is dropped as an outlier");
 	cs_free(&c);
 
 	cs_init(&c);
