@@ -39,9 +39,12 @@ devp50=$(jq .device_time.p50_us "$S")
 check "join rate $joined/$guest = $rate >= 0.99" jq -e '.join_rate >= 0.99 and .guest_commands > 100' "$S"
 n_cmd=$(grep -c '"report":"merge_cmd"' "$M")
 expect_eq "--all prints every joined command" "$joined" "$n_cmd"
-# the causal order, checked here from the printed steps (not merge's own flag)
-bad=$(jq -c 'select(.report == "merge_cmd") | [.steps_ns[] | select(. != null)] |
-	select(. != sort)' "$M" | wc -l)
+# the causal order, checked here from the printed steps (not merge's own
+# flag); QEMU prints microseconds, so the one step that crosses the clocks
+# (guest sq_write -> device sq_doorbell) may be up to 999 ns "backwards"
+bad=$(jq -c 'select(.report == "merge_cmd") | .steps_ns |
+	(.sq_write - 999) as $w | [$w, .sq_doorbell, .fetch, .dma, .cq_post, .irq, .cq_doorbell] |
+	map(select(. != null)) | select(. != sort)' "$M" | wc -l)
 expect_eq "every joined command has its seven steps in causal order" 0 "$bad"
 steps7=$(jq -c 'select(.report == "merge_cmd") | select([.steps_ns | to_entries[] |
 	select(.value == null) | .key] - ["dma"] | length > 0)' "$M" | wc -l)

@@ -262,6 +262,62 @@ static double widest_slope(const struct csync *c, const bool *use)
 	return (lo + hi) / 2;
 }
 
+/*
+ * No line fits: per window, the band's midpoint.  lo and hi become the
+ * widest window's band around its midpoint (so the uncertainty is the
+ * largest of the windows'), or the worst overdraw if a window is empty.
+ */
+static void piecewise(struct csync *c, double b, const bool *use, double span,
+		      double *lo, double *hi)
+{
+	double wlo[MAX_WINDOWS], whi[MAX_WINDOWS], widest = 0, overdraw = 0;
+	unsigned int w, nw = c->windows ? c->windows : 1;
+	size_t i;
+
+	for (w = 0; w < nw; w++) {
+		wlo[w] = -INFINITY;
+		whi[w] = INFINITY;
+	}
+	for (i = 0; i < c->n; i++) {
+		const struct cs_pair *p = &c->p[i];
+		double t = tsec(c, p->g), v;
+
+		if (!use[i])
+			continue;
+		v = resid(c, p) - b * t;
+		w = span > 0 ? (unsigned int)(t / span * nw) : 0;
+		if (w >= nw)
+			w = nw - 1;
+		if (is_upper(p->kind)) {
+			if (v < whi[w])
+				whi[w] = v;
+		} else if (v > wlo[w]) {
+			wlo[w] = v;
+		}
+	}
+	c->npw = 0;
+	for (w = 0; w < nw; w++) {
+		double half;
+
+		if (!isfinite(wlo[w]) || !isfinite(whi[w]))
+			continue;
+		c->pw_t[c->npw] = (w + 0.5) * span / nw;
+		c->pw_mid[c->npw] = (wlo[w] + whi[w]) / 2;
+		c->npw++;
+		half = (whi[w] - wlo[w]) / 2;
+		if (half > widest)
+			widest = half;
+		if (half < overdraw)
+			overdraw = half;
+	}
+	if (!c->npw)
+		return;
+	c->piecewise = true;
+	/* an empty window makes the whole result inconsistent */
+	*lo = overdraw < 0 ? -overdraw : -widest;
+	*hi = overdraw < 0 ? overdraw : widest;
+}
+
 int cs_solve(struct csync *c)
 {
 	bool *use;
@@ -330,6 +386,10 @@ int cs_solve(struct csync *c)
 			break;
 	}
 	band(c, b, use, &lo, &hi);
+	c->piecewise = false;
+	c->npw = 0;
+	if (lo > hi)
+		piecewise(c, b, use, span, &lo, &hi);
 	for (i = 0; i < c->n; i++)
 		if (use[i])
 			c->used[c->p[i].kind]++;
@@ -337,7 +397,7 @@ int cs_solve(struct csync *c)
 	c->b = b / 1e9;
 	c->lower_ns = lo;
 	c->upper_ns = hi;
-	c->a_ns = (lo + hi) / 2;
+	c->a_ns = c->piecewise ? 0 : (lo + hi) / 2;
 	c->unc_ns = fabs(hi - lo) / 2;
 	c->consistent = lo <= hi;
 	c->solved = true;
@@ -346,7 +406,22 @@ int cs_solve(struct csync *c)
 
 double cs_offset_at(const struct csync *c, int64_t guest_ns)
 {
-	return c->a_ns + c->b * (double)(guest_ns - c->g0);
+	double t = (double)(guest_ns - c->g0) / 1e9, mid;
+	unsigned int k;
+
+	if (!c->piecewise)
+		return c->a_ns + c->b * (double)(guest_ns - c->g0);
+	if (t <= c->pw_t[0] || c->npw == 1) {
+		mid = c->pw_mid[0];
+	} else if (t >= c->pw_t[c->npw - 1]) {
+		mid = c->pw_mid[c->npw - 1];
+	} else {
+		for (k = 1; k < c->npw && c->pw_t[k] < t; k++)
+			;
+		mid = c->pw_mid[k - 1] + (c->pw_mid[k] - c->pw_mid[k - 1]) *
+		      (t - c->pw_t[k - 1]) / (c->pw_t[k] - c->pw_t[k - 1]);
+	}
+	return mid + c->b * (double)(guest_ns - c->g0);
 }
 
 int64_t cs_map(const struct csync *c, int64_t guest_ns)

@@ -147,6 +147,15 @@ struct csync {
 	unsigned int windows;
 	bool consistent;	/* max lower <= min upper after the drift */
 	bool solved;
+	/*
+	 * When no straight line fits (the host machine's clock is slewed
+	 * unevenly), the offset is taken window by window: the midpoint of
+	 * each window's band, interpolated between window centres.
+	 */
+	bool piecewise;
+	unsigned int npw;
+	double pw_t[64];	/* window centre, s since g0 */
+	double pw_mid[64];	/* offset there (relative to base, after b) */
 };
 
 void cs_init(struct csync *c);

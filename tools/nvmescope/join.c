@@ -293,11 +293,16 @@ static void fill_cmd(struct merged *m, struct mcmd *mc, const struct hcmd *h,
 	mc->g[MG_CQE] = cs_map(cs, h->ts[NS_STEP_CQE]);
 	mc->g[MG_RQ_END] = cs_map(cs, h->ts[NS_STEP_RQ_END]);
 	mc->g[MG_CQ_DOORBELL] = cs_map(cs, h->ts[NS_STEP_CQ_DOORBELL]);
+	/*
+	 * In order, to QEMU's resolution: a device time is the start of its
+	 * microsecond, so the guest's sq_write may come up to 999 ns "after"
+	 * the device's sq_doorbell.
+	 */
 	mc->causal = true;
 	for (s = 0; s < M_STEP_COUNT; s++) {
 		if (!mc->t[s])
 			continue;
-		if (mc->t[s] < last)
+		if (mc->t[s] < last - (s == M_SQ_DOORBELL ? 999 : 0))
 			mc->causal = false;
 		last = mc->t[s];
 	}

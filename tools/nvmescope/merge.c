@@ -94,7 +94,7 @@ static double us(double ns)
 static void print_clock_text(const struct merged *m, const struct hrec *r)
 {
 	const struct csync *cs = &m->cs;
-	double off_s = ((double)cs->base + cs->a_ns) / 1e9;
+	double off_s = ((double)cs->base + cs_offset_at(cs, cs->g0)) / 1e9;
 
 	printf("joined   %zu of %zu guest commands (%.2f %%)", m->joined, m->guest,
 	       m->guest ? 100.0 * m->joined / m->guest : 0.0);
@@ -102,16 +102,16 @@ static void print_clock_text(const struct merged *m, const struct hrec *r)
 		printf(", %llu more lost by the guest's ring buffer", (unsigned long long)r->lost);
 	printf("\n         the device fetched %zu commands while the guest recorded (%zu in its trace)\n",
 	       m->device_in_window, m->device);
-	printf("clock    device = guest + %.9f s, +- %.3f us%s, drift %+.2f ppm over %.2f s\n",
+	printf("clock    device = guest + %.9f s, +- %.3f us%s, drift %+.2f ppm over %.2f s%s\n",
 	       off_s, us(cs->unc_ns), cs->consistent ? "" : " (INCONSISTENT bounds)",
-	       cs->b * 1e6, cs->span_s);
+	       cs->b * 1e6, cs->span_s, cs->piecewise ? " (not linear: per 0.25 s window)" : "");
 	printf("         bounds from %zu SQ doorbells (upper), %zu CQ doorbells, %zu CQEs, "
 	       "%zu interrupts (lower; dropped: %zu interrupts, %zu outliers)\n",
 	       cs->used[CS_SQ_DOORBELL], cs->used[CS_CQ_DOORBELL], cs->used[CS_CQE],
 	       cs->used[CS_IRQ], cs->dropped_soft, cs->outliers);
 	if (m->have_coarse)
 		printf("         the guest's REALTIME - MONOTONIC guess was off by %.3f ms\n",
-		       ((double)cs->base + cs->a_ns - (double)m->coarse_offset_ns) / 1e6);
+		       ((double)cs->base + cs_offset_at(cs, cs->g0) - (double)m->coarse_offset_ns) / 1e6);
 	printf("causal   %zu of %zu joined commands have their steps in order\n\n",
 	       m->joined - m->not_causal, m->joined);
 }
@@ -265,11 +265,12 @@ static void json_summary(const struct merged *m, const struct hrec *r, int64_t t
 	json_uint(&j, "not_causal", m->not_causal);
 	json_int(&j, "t0_ns", t0);
 	json_object_begin(&j, "clock");
-	json_int(&j, "offset_ns", cs->base + (int64_t)llround(cs->a_ns));
+	json_int(&j, "offset_ns", cs->base + (int64_t)llround(cs_offset_at(cs, cs->g0)));
 	json_double(&j, "uncertainty_ns", cs->unc_ns);
 	json_double(&j, "drift_ppm", cs->b * 1e6);
 	json_double(&j, "span_s", cs->span_s);
 	json_bool(&j, "consistent", cs->consistent);
+	json_string(&j, "model", cs->piecewise ? "piecewise" : "linear");
 	json_int(&j, "g0_ns", cs->g0);
 	json_uint(&j, "windows", cs->windows);
 	if (m->have_coarse)
