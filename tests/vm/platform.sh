@@ -74,4 +74,14 @@ else
 	wait $vm_pid
 fi
 no_qemu_left "SIGINT"
+# 6. A project below a path the guest covers with tmpfs (a clone in /tmp)
+# stays visible at the same path, and so does an output folder there.
+tmp_project=$(mktemp -d /tmp/labvm-test.XXXXXX)
+cp -r tools "$tmp_project/"
+out=$(cd "$tmp_project" && tools/labvm run -q --out "$tmp_project/out" --disk-dir "$TEST_DIR/disks" \
+	-- sh -c 'pwd; test -x tools/labvm && echo project-visible; echo written >$LABVM_OUT/probe' 2>&1)
+expect_eq "a project in /tmp is visible in the guest at the same path" \
+	"$tmp_project project-visible" "$(echo $out)"
+expect_eq "an output folder in /tmp is written through" written "$(cat "$tmp_project/out/probe" 2>/dev/null)"
+rm -rf "$tmp_project"
 finish
