@@ -10,6 +10,7 @@
 #   make skeleton LAB=NN [DEST=dir]   a student copy of the driver for lab NN
 #   make check-lab LAB=NN [DIR=dir]   check a student's copy with lab NN's tests
 #   make check-labs run every lab's steps in the VM
+#   make check-faults  the fault-injection tests only
 #   make bench      tnvme against the stock driver, as ratios
 #   make deps       only install the Debian packages
 #   make help       this list and the variables
@@ -28,7 +29,7 @@ HAVE_DRIVER := $(wildcard driver/Makefile)
 HAVE_NVMESCOPE := $(wildcard tools/nvmescope/Makefile)
 
 .PHONY: all deps driver nvmescope checkpatch check check-host check-vm \
-	check-labs check-lab skeleton demo vm bench clean help
+	check-labs check-lab check-faults skeleton demo vm bench clean help
 
 all: driver nvmescope
 
@@ -95,6 +96,10 @@ check-lab: all
 check-labs: all
 	@tests/run host/labs vm/labs
 
+# The fault-tolerance tests (issue 6); "make check" runs them too.
+check-faults: all
+	@tests/run $(patsubst tests/%.sh,%,$(wildcard tests/vm/fault-*.sh))
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/demo
@@ -115,4 +120,4 @@ endif
 		$(BUILD)/skeleton $(BUILD)/bench $(BUILD)/labvm/runs $(BUILD)/labvm/out
 
 help:
-	@sed -n '3,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
