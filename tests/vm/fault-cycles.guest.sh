@@ -7,35 +7,45 @@ KO=driver/tnvme.ko
 LAB=$LABVM_LAB_PCI
 driver_of() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)"; }
 
-# Settle, then print "MemFree_kB SUnreclaim_kB request_queue_objs".
+# Settle, then print "MemFree_kB SUnreclaim_kB VmallocUsed_kB request_queue_objs objs_per_slab".
 # Dropping the page cache and reclaimable slab first removes the biggest
 # noise (buffered reads of the disks, dentries of /sys).
 snapshot() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	sleep 1
-	awk '/^MemFree:/ { f = $2 } /^SUnreclaim:/ { u = $2 } END { printf "%d %d ", f, u }' /proc/meminfo
-	awk '$1 == "request_queue" { printf "%d\n", $2 }' /proc/slabinfo
+	awk '/^MemFree:/ { f = $2 } /^SUnreclaim:/ { u = $2 } /^VmallocUsed:/ { v = $2 }
+		END { printf "%d %d %d ", f, u, v }' /proc/meminfo
+	awk '$1 == "request_queue" { printf "%d %d\n", $2, $5 }' /proc/slabinfo
 }
 
 # compare WHAT BEFORE AFTER: tolerances, and why.
-#  - MemFree may drop by at most 8 MiB.  Each bound controller takes
-#    ~0.4 MiB (queue rings, tags, PRP pools); a leak of that per cycle
-#    over 20 cycles is 8 MiB, so what we allow is below one leaked
-#    controller per two cycles.  Noise: per-CPU page lists and slab pages
-#    that stay cached (4 vCPUs, a few MiB).
+#  - MemFree may drop by at most 32 MiB.  It is a coarse net: measured
+#    over 100 load/unload cycles of this very module it moved between
+#    -18 and +15 MiB from run to run (freed pages parked in per-CPU lists,
+#    direct-map splits of module memory), so it only catches big leaks
+#    such as a controller's queue memory (~0.4 MiB) leaked every cycle of
+#    100.  The two checks below are the precise ones.
+#  - VmallocUsed may grow by at most 256 KiB: module memory is vmalloc'd,
+#    so a module image (core text and data, more than 100 KiB) kept at
+#    each unload would add megabytes over the cycles.
 #  - SUnreclaim may grow by at most 1 MiB: a leaked tnvme_dev (~2 KiB),
 #    namespace and tag set (hundreds of requests of ~1.4 KiB each) per
 #    cycle would exceed it within 20 cycles.
-#  - request_queue objects (admin queue + one per namespace) must come
-#    back exactly: a leaked queue is a leaked gendisk or admin queue.
+#  - request_queue objects (admin queue + one per namespace) may grow by
+#    at most one slab's worth: SLUB's active-object count in slabinfo
+#    counts the free objects of per-CPU slabs as active, so it moves in
+#    whole slabs (16 objects here; seen: 48 -> 64 with nothing leaked).
+#    Two queues leaked per cycle would be 40 objects over 20 cycles.
 compare() {
-	local what=$1 f0 u0 q0 f1 u1 q1
-	read -r f0 u0 q0 <<<"$2"
-	read -r f1 u1 q1 <<<"$3"
-	check "$what: MemFree $((f0 / 1024)) -> $((f1 / 1024)) MiB (drop <= 8 MiB)" test $((f0 - f1)) -le 8192
+	local what=$1 f0 u0 v0 q0 f1 u1 v1 q1 per_slab
+	read -r f0 u0 v0 q0 per_slab <<<"$2"
+	read -r f1 u1 v1 q1 _ <<<"$3"
+	check "$what: MemFree $((f0 / 1024)) -> $((f1 / 1024)) MiB (drop <= 32 MiB)" test $((f0 - f1)) -le 32768
+	check "$what: VmallocUsed $v0 -> $v1 kB (growth <= 256 kB)" test $((v1 - v0)) -le 256
 	check "$what: SUnreclaim $u0 -> $u1 kB (growth <= 1024 kB)" test $((u1 - u0)) -le 1024
-	expect_eq "$what: request_queue objects back to $q0" "$q0" "$q1"
+	check "$what: request_queue objects $q0 -> $q1 (growth <= one slab, $per_slab)" \
+		test $((q1 - q0)) -le "$per_slab"
 }
 
 # --- 100 load/unload cycles.
