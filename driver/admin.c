@@ -138,6 +138,7 @@ int tnvme_identify_ctrl(struct tnvme_dev *dev)
 
 	tnvme_copy_id_string(dev->serial, id->sn, sizeof(id->sn));
 	tnvme_copy_id_string(dev->model, id->mn, sizeof(id->mn));
+	dev->oacs = le16_to_cpu(id->oacs);
 	dev->oncs = le16_to_cpu(id->oncs);
 	dev->vwc = id->vwc;
 	dev->nn = le32_to_cpu(id->nn);

@@ -368,6 +368,12 @@ static void tnvme_sq_copy_cmd(struct tnvme_queue *q, struct nvme_command *c,
  * Ring the SQ tail doorbell: tell the controller that the slots up to
  * (not including) sq_tail hold new commands.
  *
+ * With shadow doorbells (shadow_doorbell.c) the new tail goes to the
+ * shadow buffer first, and the MMIO write happens only if the controller
+ * asked for it.  Interrupts stay off from that update to the trace: the
+ * controller may see the shadow value at once, and its completion
+ * interrupt must not run on this CPU before the doorbell is traced.
+ *
  * blk-mq tells us with bd->last whether more requests follow in this
  * batch; if so, we skip the doorbell (one MMIO write for many commands)
  * and blk-mq promises to call tnvme_commit_rqs() or another queue_rq()
@@ -381,9 +387,11 @@ static void tnvme_sq_copy_cmd(struct tnvme_queue *q, struct nvme_command *c,
  */
 static void tnvme_write_sq_db(struct tnvme_queue *q, bool force)
 {
+	/* LAB-TODO(05) begin: ring the SQ tail doorbell, batching on bd->last */
+	unsigned long flags;
+	bool mmio = true;
 	u16 cmds;
 
-	/* LAB-TODO(05) begin: ring the SQ tail doorbell, batching on bd->last */
 	if (!force) {
 		u16 next_tail = q->sq_tail + 1;
 
@@ -397,8 +405,16 @@ static void tnvme_write_sq_db(struct tnvme_queue *q, bool force)
 	 * completion interrupt may run on this CPU before the next line.
 	 */
 	cmds = (q->sq_tail + q->depth - q->last_sq_tail) % q->depth;
-	trace_tnvme_sq_doorbell(q->dev->instance, q->qid, q->sq_tail, cmds);
-	writel(q->sq_tail, q->sq_db);
+	local_irq_save(flags);
+	/* without shadow doorbells, every doorbell is an MMIO write */
+	if (q->shadow_sq_db)
+		mmio = tnvme_shadow_db_update(q->shadow_sq_db, q->sq_event_idx,
+					      q->sq_tail);
+	trace_tnvme_sq_doorbell(q->dev->instance, q->qid, q->sq_tail, cmds,
+				mmio);
+	if (mmio)
+		writel(q->sq_tail, q->sq_db);
+	local_irq_restore(flags);
 	q->last_sq_tail = q->sq_tail;
 	/* LAB-TODO(05) end */
 }

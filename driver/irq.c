@@ -99,12 +99,21 @@ static void tnvme_advance_cq_head(struct tnvme_queue *q)
 
 /*
  * Tell the controller that slots before cq_head are free again.  Until we
- * do, it cannot reuse them; a CQ that stays full stalls the queue.
+ * do, it cannot reuse them; a CQ that stays full stalls the queue.  With
+ * shadow doorbells the shadow buffer is enough unless the controller
+ * asked for an MMIO write (shadow_doorbell.c).
  */
 static void tnvme_ring_cq_doorbell(struct tnvme_queue *q, u16 reaped)
 {
-	writel(q->cq_head, q->cq_db);
-	trace_tnvme_cq_doorbell(q->dev->instance, q->qid, q->cq_head, reaped);
+	bool mmio = true;
+
+	if (q->shadow_cq_db)
+		mmio = tnvme_shadow_db_update(q->shadow_cq_db, q->cq_event_idx,
+					      q->cq_head);
+	if (mmio)
+		writel(q->cq_head, q->cq_db);
+	trace_tnvme_cq_doorbell(q->dev->instance, q->qid, q->cq_head, reaped,
+				mmio);
 }
 
 /* The tag set a queue's command ids belong to. */

@@ -46,6 +46,7 @@ unsigned int tnvme_io_queues = 64;
 unsigned int tnvme_io_depth = 256;
 unsigned int tnvme_io_timeout = 30;
 unsigned int tnvme_max_retries = 5;
+bool tnvme_shadow_doorbells = true;
 char *tnvme_serial;
 char *tnvme_pci_addr;
 
@@ -104,6 +105,10 @@ static const struct kernel_param_ops max_retries_ops = {
 module_param_cb(max_retries, &max_retries_ops, &tnvme_max_retries, 0644);
 MODULE_PARM_DESC(max_retries,
 		 "How often a request that a reset cancelled is sent again before it fails (0-255, default 5, like nvme_core.max_retries)");
+
+module_param_named(shadow_doorbells, tnvme_shadow_doorbells, bool, 0444);
+MODULE_PARM_DESC(shadow_doorbells,
+		 "Use the controller's shadow doorbell buffers if it offers them (Doorbell Buffer Config): far fewer MMIO writes on an emulated controller (default 1; 0 makes every doorbell an MMIO write, as nvmescope's device view needs)");
 
 module_param_named(serial, tnvme_serial, charp, 0444);
 MODULE_PARM_DESC(serial,

@@ -115,6 +115,7 @@ void tnvme_free_queues(struct tnvme_dev *dev)
 	}
 	kfree(dev->queues);
 	dev->queues = NULL;
+	tnvme_shadow_db_free(dev);
 }
 
 /*
@@ -258,17 +259,20 @@ static int tnvme_delete_queue(struct tnvme_queue *q, u8 opcode)
 /*
  * Create every I/O queue: CQ first, then the SQ that points at it.  Used
  * at probe and after a reset (the controller forgets its queues when
- * disabled; the host memory, vectors and IRQ handlers stay).
+ * disabled; the host memory, vectors and IRQ handlers stay).  The shadow
+ * doorbell buffers go first: a queue is attached to them when created.
  */
 int tnvme_create_io_queues(struct tnvme_dev *dev)
 {
 	unsigned int i;
 	int ret;
 
+	tnvme_shadow_db_setup(dev);
 	for (i = 1; i <= dev->nr_io_queues; i++) {
 		struct tnvme_queue *q = &dev->queues[i];
 
 		tnvme_init_queue_state(q);
+		tnvme_shadow_db_init_queue(q);
 		ret = tnvme_create_cq(q);
 		if (ret)
 			goto fail;

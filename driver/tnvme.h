@@ -85,6 +85,7 @@ extern unsigned int tnvme_io_queues;
 extern unsigned int tnvme_io_depth;
 extern unsigned int tnvme_io_timeout;
 extern unsigned int tnvme_max_retries;
+extern bool tnvme_shadow_doorbells;
 extern char *tnvme_serial;
 extern char *tnvme_pci_addr;
 
@@ -107,6 +108,8 @@ struct tnvme_queue {
 	u16 sq_tail;		/* next free SQ slot */
 	u16 last_sq_tail;	/* tail value of the last SQ doorbell write */
 	u32 __iomem *sq_db;	/* SQ y Tail Doorbell (from 1000h, 3.1.3) */
+	__le32 *shadow_sq_db;	/* its shadow (NULL: none, shadow_doorbell.c) */
+	__le32 *sq_event_idx;	/* ring sq_db when the tail passes this */
 
 	/*
 	 * Completion side.  Only the interrupt handler touches these (or
@@ -117,6 +120,8 @@ struct tnvme_queue {
 	u16 cq_head;		/* next CQ slot to look at */
 	u8 cq_phase;		/* phase tag value that means "new" (3.3) */
 	u32 __iomem *cq_db;	/* CQ y Head Doorbell (3.1.3) */
+	__le32 *shadow_cq_db;	/* its shadow (NULL: none) */
+	__le32 *cq_event_idx;	/* ring cq_db when the head passes this */
 
 	/* Interrupt. */
 	u16 cq_vector;		/* MSI-X vector index */
@@ -218,6 +223,7 @@ struct tnvme_dev {
 	char serial[21];
 	char model[41];
 	u32 max_xfer;		/* bytes per command: MDTS, capped */
+	u16 oacs;		/* optional admin commands supported */
 	u16 oncs;		/* optional NVM commands supported */
 	u8 vwc;			/* volatile write cache present */
 	u32 nn;			/* number of namespaces */
@@ -226,6 +232,15 @@ struct tnvme_dev {
 	struct tnvme_queue *queues;
 	unsigned int nr_io_queues;
 	unsigned int io_depth;
+
+	/*
+	 * Shadow Doorbell and EventIdx buffers, one page each, or NULL
+	 * (shadow_doorbell.c).
+	 */
+	__le32 *shadow_dbs;
+	dma_addr_t shadow_dbs_dma;
+	__le32 *event_idxs;
+	dma_addr_t event_idxs_dma;
 
 	/* Pools for PRP lists (io.c). */
 	struct dma_pool *prp_page_pool;
@@ -311,6 +326,12 @@ void tnvme_free_irqs(struct tnvme_dev *dev);
 int tnvme_setup_irq_vectors(struct tnvme_dev *dev, unsigned int nr_io);
 int tnvme_create_io_queues(struct tnvme_dev *dev);
 void tnvme_delete_io_queues(struct tnvme_dev *dev);
+
+/* shadow_doorbell.c: Doorbell Buffer Config, fewer MMIO doorbell writes */
+void tnvme_shadow_db_setup(struct tnvme_dev *dev);
+void tnvme_shadow_db_free(struct tnvme_dev *dev);
+void tnvme_shadow_db_init_queue(struct tnvme_queue *q);
+bool tnvme_shadow_db_update(__le32 *shadow_db, __le32 *event_idx, u16 value);
 
 /* admin.c: synchronous admin commands */
 int tnvme_execute_cmd(struct request_queue *q, struct nvme_command *cmd,

@@ -67,39 +67,48 @@ TRACE_EVENT(tnvme_sq_write,
 );
 
 /*
- * Steps 2 and 7: a doorbell write.  Both doorbells carry the same three
- * numbers (which queue, the value written, how many entries it covers),
- * so they share one class.  The class prints them the SQ way (tail=,
- * cmds=); the CQ doorbell overrides the output with DEFINE_EVENT_PRINT.
- * (A class whose own TP_printk no event uses would not compile cleanly.)
+ * Steps 2 and 7: a doorbell update.  Both doorbells carry the same four
+ * numbers (which queue, the value written, how many entries it covers,
+ * and whether it was an MMIO register write), so they share one class.
+ * The class prints them the SQ way (tail=, cmds=); the CQ doorbell
+ * overrides the output with DEFINE_EVENT_PRINT.  (A class whose own
+ * TP_printk no event uses would not compile cleanly.)
+ *
+ * mmio=0: the value went only to the shadow doorbell buffer, which the
+ * controller reads on its own (shadow_doorbell.c); mmio=1: the doorbell
+ * register was written too.  Without shadow doorbells always 1.
  */
 DECLARE_EVENT_CLASS(tnvme_doorbell,
-		    TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count),
-		    TP_ARGS(ctrl, qid, value, count),
+		    TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count, bool mmio),
+		    TP_ARGS(ctrl, qid, value, count, mmio),
 		    TP_STRUCT__entry(__field(u32, ctrl)
 				     __field(u16, qid)
 				     __field(u16, value)
-				     __field(u16, count)),
+				     __field(u16, count)
+				     __field(u8, mmio)),
 		    TP_fast_assign(__entry->ctrl = ctrl;
 				   __entry->qid = qid;
 				   __entry->value = value;
-				   __entry->count = count;),
-		    TP_printk("ctrl=%u qid=%u tail=%u cmds=%u",
-			      __entry->ctrl, __entry->qid, __entry->value, __entry->count)
+				   __entry->count = count;
+				   __entry->mmio = mmio;),
+		    TP_printk("ctrl=%u qid=%u tail=%u cmds=%u mmio=%u",
+			      __entry->ctrl, __entry->qid, __entry->value,
+			      __entry->count, __entry->mmio)
 );
 
 /* Step 2: SQ tail doorbell; cmds = commands since the previous one. */
 DEFINE_EVENT(tnvme_doorbell, tnvme_sq_doorbell,
-	     TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count),
-	     TP_ARGS(ctrl, qid, value, count)
+	     TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count, bool mmio),
+	     TP_ARGS(ctrl, qid, value, count, mmio)
 );
 
 /* Step 7: CQ head doorbell; cqes = entries reaped in this batch. */
 DEFINE_EVENT_PRINT(tnvme_doorbell, tnvme_cq_doorbell,
-		   TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count),
-		   TP_ARGS(ctrl, qid, value, count),
-		   TP_printk("ctrl=%u qid=%u head=%u cqes=%u",
-			     __entry->ctrl, __entry->qid, __entry->value, __entry->count)
+		   TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count, bool mmio),
+		   TP_ARGS(ctrl, qid, value, count, mmio),
+		   TP_printk("ctrl=%u qid=%u head=%u cqes=%u mmio=%u",
+			     __entry->ctrl, __entry->qid, __entry->value,
+			     __entry->count, __entry->mmio)
 );
 
 /*

@@ -5,7 +5,8 @@
 O=$LABVM_OUT
 REC=$O/host-trace.log
 
-tnvme-bind >/dev/null || { not_ok "tnvme-bind"; exit 1; }
+# every doorbell must be an MMIO write QEMU traces (docs/device-view.md)
+tnvme-bind shadow_doorbells=0 >/dev/null || { not_ok "tnvme-bind"; exit 1; }
 rm -f "$REC"
 nvmescope record -o "$REC" 2>"$O/record.err" &
 pid=$!
