@@ -419,8 +419,15 @@ int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
 	return 0;
 }
 
+/*
+ * One SQ tail update.  mmio: the doorbell register was written; 0 when,
+ * with shadow doorbells (driver/shadow_doorbell.c), the new tail went only
+ * to the shadow buffer the controller reads by itself.  Both kinds make
+ * commands visible to the controller, so both count as doorbells (and
+ * cover commands); sq_doorbell_mmio counts the ones that trapped.
+ */
 SEC("raw_tp/tnvme_sq_doorbell")
-int BPF_PROG(tnvme_sq_doorbell, u32 ctrl, u16 qid, u16 tail, u16 cmds)
+int BPF_PROG(tnvme_sq_doorbell, u32 ctrl, u16 qid, u16 tail, u16 cmds, bool mmio)
 {
 	__s64 slot = queue_slot(ctrl, qid);
 	struct queue_state *qs;
@@ -434,6 +441,8 @@ int BPF_PROG(tnvme_sq_doorbell, u32 ctrl, u16 qid, u16 tail, u16 cmds)
 	if (q) {
 		q->s.c.sq_doorbell++;
 		q->s.c.sq_doorbell_cmds += cmds;
+		if (mmio)
+			q->s.c.sq_doorbell_mmio++;
 	}
 	qs = bpf_map_lookup_elem(&queue_states, &s);
 	if (!qs)
@@ -655,8 +664,9 @@ static long cqe_batch_one(__u32 index, struct cqe_batch_ctx *bc)
 	return 0;
 }
 
+/* One CQ head update; mmio as for the SQ doorbell above. */
 SEC("raw_tp/tnvme_cq_doorbell")
-int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes)
+int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes, bool mmio)
 {
 	struct flush_ctx fc = { .ctrl = ctrl, .qid = qid, .cqes = cqes };
 	__s64 slot = queue_slot(ctrl, qid);
@@ -670,6 +680,8 @@ int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes)
 		return 0;
 	q->s.c.cq_doorbell++;
 	q->s.c.cq_doorbell_cqes += cqes;
+	if (mmio)
+		q->s.c.cq_doorbell_mmio++;
 	fc.now = bpf_ktime_get_ns();
 	/* cqe -> cq_doorbell for every completion of the batch */
 	if (q->batch_len) {

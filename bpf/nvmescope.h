@@ -89,11 +89,13 @@ struct ns_counters {
 	__u64 bytes_written;
 	__u64 errors;		/* completions with a non-zero status */
 	__u64 sq_write;
-	__u64 sq_doorbell;
+	__u64 sq_doorbell;	/* SQ tail updates (register or shadow buffer) */
 	__u64 sq_doorbell_cmds;	/* sum of the doorbells' "cmds" */
+	__u64 sq_doorbell_mmio;	/* ... of the updates, MMIO register writes */
 	__u64 cqe;
-	__u64 cq_doorbell;
+	__u64 cq_doorbell;	/* CQ head updates (register or shadow buffer) */
 	__u64 cq_doorbell_cqes;	/* sum of the doorbells' "cqes" */
+	__u64 cq_doorbell_mmio;	/* ... of the updates, MMIO register writes */
 	__u64 irq;		/* the driver's own irq event (tnvme_irq) */
 	__u64 irq_cqes;		/* CQEs visible when the handler started */
 	__u64 hardirq;		/* irq:irq_handler_entry for this queue's vector */

@@ -50,21 +50,6 @@ double now_monotonic(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-const char *drop_name(enum ns_drop d)
-{
-	static const char *const names[NS_DROP_COUNT] = {
-		[NS_DROP_INFLIGHT_FULL] = "inflight_map_full",
-		[NS_DROP_INFLIGHT_BUSY] = "inflight_map_busy",
-		[NS_DROP_NOT_STARTED] = "completed_not_started",
-		[NS_DROP_RINGBUF_FULL] = "ringbuf_full",
-		[NS_DROP_BATCH_FULL] = "batch_full",
-		[NS_DROP_DOORBELL_UNKNOWN] = "sq_doorbell_unknown",
-		[NS_DROP_IRQ_UNKNOWN] = "cqe_outside_irq",
-		[NS_DROP_QUEUE_UNKNOWN] = "queue_unknown",
-	};
-	return d < NS_DROP_COUNT ? names[d] : "?";
-}
-
 unsigned int collector_ncpus(struct collector *c)
 {
 	return c->ncpus;
@@ -351,6 +336,18 @@ int collector_open(struct collector **out, const struct options *o,
 		if (!bpf_program__autoload(prog))
 			continue;
 		link = bpf_program__attach(prog);
+		if (!link && errno == EINVAL && strstr(bpf_program__name(prog), "doorbell")) {
+			/*
+			 * The kernel refuses a raw tracepoint program that
+			 * reads more arguments than the event has: the
+			 * doorbell events got their "mmio" argument with
+			 * shadow doorbells, so this tnvme.ko is older.
+			 */
+			die_msg("cannot attach %s: the loaded tnvme module is older than nvmescope (no mmio argument): rebuild and reload it",
+				bpf_program__section_name(prog));
+			ret = EXIT_FAILURE_RUNTIME;
+			goto fail_close;
+		}
 		if (!link) {
 			die_msg("cannot attach %s: %s (-v shows libbpf's messages)",
 				bpf_program__section_name(prog), strerror(errno));

@@ -51,7 +51,6 @@ unsigned int collector_ncpus(struct collector *c);
 void sample_delta(struct sample *out, const struct sample *now,
 		  const struct sample *before);
 void sample_free(struct sample *s);
-const char *drop_name(enum ns_drop d);
 double now_monotonic(void);
 
 #endif

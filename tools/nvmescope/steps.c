@@ -120,6 +120,22 @@ const char *opcode_name(int qid, unsigned int opcode)
 	}
 }
 
+/* Lost or unmatched events (enum ns_drop), as reports and JSON name them. */
+const char *drop_name(enum ns_drop d)
+{
+	static const char *const names[NS_DROP_COUNT] = {
+		[NS_DROP_INFLIGHT_FULL] = "inflight_map_full",
+		[NS_DROP_INFLIGHT_BUSY] = "inflight_map_busy",
+		[NS_DROP_NOT_STARTED] = "completed_not_started",
+		[NS_DROP_RINGBUF_FULL] = "ringbuf_full",
+		[NS_DROP_BATCH_FULL] = "batch_full",
+		[NS_DROP_DOORBELL_UNKNOWN] = "sq_doorbell_unknown",
+		[NS_DROP_IRQ_UNKNOWN] = "cqe_outside_irq",
+		[NS_DROP_QUEUE_UNKNOWN] = "queue_unknown",
+	};
+	return d < NS_DROP_COUNT ? names[d] : "?";
+}
+
 void die_msg(const char *fmt, ...)
 {
 	va_list ap;

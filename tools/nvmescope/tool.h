@@ -58,6 +58,7 @@ const char *interval_help(enum ns_interval iv);		/* what it measures */
 bool interval_visible(enum ns_driver d, enum ns_interval iv);
 bool step_visible(enum ns_driver d, enum ns_step s);
 const char *opcode_name(int qid, unsigned int opcode);	/* "read", "write" */
+const char *drop_name(enum ns_drop d);			/* "ringbuf_full" */
 
 /* Print "nvmescope: MESSAGE" to stderr (one line). */
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -49,6 +49,20 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 		v->inflight = 0;
 	v->irqs = d == NS_DRIVER_TNVME ? c->irq : c->hardirq;
 	v->hardirqs = c->hardirq;
+	/*
+	 * A doorbell update is a register write (MMIO, a trap into QEMU
+	 * under emulation) or, with shadow doorbells, only a store to the
+	 * shadow buffer in host memory: count the writes apart.
+	 */
+	if (d == NS_DRIVER_TNVME) {
+		v->sq_doorbells_mmio_ps = c->sq_doorbell_mmio / secs;
+		v->cq_doorbells_mmio_ps = c->cq_doorbell_mmio / secs;
+		v->doorbells_mmio_pct = 100 * ratio(c->sq_doorbell_mmio + c->cq_doorbell_mmio,
+						    c->sq_doorbell + c->cq_doorbell);
+	} else {
+		v->sq_doorbells_mmio_ps = v->cq_doorbells_mmio_ps = NAN;
+		v->doorbells_mmio_pct = NAN;
+	}
 	if (d == NS_DRIVER_TNVME) {
 		v->sq_doorbells_ps = c->sq_doorbell / secs;
 		v->cq_doorbells_ps = c->cq_doorbell / secs;
@@ -148,9 +162,11 @@ void json_counters(struct json *j, const struct ns_counters *c)
 	json_uint(j, "sq_write", c->sq_write);
 	json_uint(j, "sq_doorbell", c->sq_doorbell);
 	json_uint(j, "sq_doorbell_cmds", c->sq_doorbell_cmds);
+	json_uint(j, "sq_doorbell_mmio", c->sq_doorbell_mmio);
 	json_uint(j, "cqe", c->cqe);
 	json_uint(j, "cq_doorbell", c->cq_doorbell);
 	json_uint(j, "cq_doorbell_cqes", c->cq_doorbell_cqes);
+	json_uint(j, "cq_doorbell_mmio", c->cq_doorbell_mmio);
 	json_uint(j, "irq", c->irq);
 	json_uint(j, "irq_cqes", c->irq_cqes);
 	json_uint(j, "hardirq", c->hardirq);
@@ -173,6 +189,9 @@ void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *
 	json_int(j, "inflight", v->inflight);
 	json_double(j, "sq_doorbells_per_s", v->sq_doorbells_ps);
 	json_double(j, "cq_doorbells_per_s", v->cq_doorbells_ps);
+	json_double(j, "sq_doorbells_mmio_per_s", v->sq_doorbells_mmio_ps);
+	json_double(j, "cq_doorbells_mmio_per_s", v->cq_doorbells_mmio_ps);
+	json_double(j, "doorbells_mmio_pct", v->doorbells_mmio_pct);
 	json_double(j, "cmds_per_sq_doorbell", v->cmds_per_sq_doorbell);
 	json_double(j, "cqes_per_irq", v->cqes_per_irq);
 	json_uint(j, "irqs", v->irqs);

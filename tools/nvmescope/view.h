@@ -24,6 +24,12 @@ struct queue_view {
 	double iops, mbps;
 	int64_t inflight;	/* now */
 	double sq_doorbells_ps, cq_doorbells_ps;	/* NaN = not visible */
+	/*
+	 * Of those, the MMIO register writes (the rest went only to the
+	 * shadow doorbell buffer), and MMIO writes per 100 doorbell updates
+	 * of both kinds.  NaN = not visible (stock driver) or no doorbells.
+	 */
+	double sq_doorbells_mmio_ps, cq_doorbells_mmio_ps, doorbells_mmio_pct;
 	double cmds_per_sq_doorbell, cqes_per_irq;	/* NaN = not measured */
 	uint64_t irqs, hardirqs;
 	struct cpuset submit_cpus, irq_cpus;

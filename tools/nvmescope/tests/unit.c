@@ -2,7 +2,7 @@
 /*
  * nvmescope-unit - unit tests of the parts that need no kernel: the
  * /proc/interrupts, CPU list and queue name parsers, the histogram
- * percentiles, and the JSON writer.  Prints "ok - ..." / "not ok - ..."
+ * percentiles, the JSON writer, and the per-queue views (doorbells).  Prints "ok - ..." / "not ok - ..."
  * lines like the rest of the test suite.
  *
  *   nvmescope-unit            run the tests
@@ -20,6 +20,7 @@
 #include "json.h"
 #include "procfs.h"
 #include "tracepoint_records.h"
+#include "view.h"
 
 static int failed;
 
@@ -305,6 +306,93 @@ static void test_json(void)
 	free(buf);
 }
 
+/* ------------------------------------------------------------ views */
+
+/* The JSON of one queue's view, as top and lat print it (free it). */
+static char *view_json(enum ns_driver d, const struct queue_sample *q, double secs)
+{
+	struct queue_view v;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	struct json j;
+
+	queue_view_make(&v, d, q, q, secs);
+	json_init(&j, m);
+	json_queue_view(&j, d, &v);
+	json_end_line(&j);
+	fclose(m);
+	return buf;
+}
+
+static void check_has(const char *s, const char *want, const char *what)
+{
+	bool has = s && strstr(s, want);
+
+	printf("%s - %s", has ? "ok" : "not ok", what);
+	if (!has)
+		printf(" (no '%s' in '%s')", want, s ? s : "(null)");
+	putchar('\n');
+	if (!has)
+		failed++;
+}
+
+/*
+ * Doorbells with shadow doorbells: every update counts as a doorbell,
+ * the MMIO writes are counted apart, and MMIO% is writes per 100 updates
+ * of both queues.
+ */
+static void test_view_doorbells(void)
+{
+	static struct queue_sample q;	/* big (per-CPU arrays): not on the stack */
+	struct queue_view v;
+	char *s;
+
+	q.ctrl = 0;
+	q.qid = 1;
+	q.total.rq_end = 400;
+	q.total.sq_doorbell = 100;
+	q.total.sq_doorbell_cmds = 400;
+	q.total.sq_doorbell_mmio = 25;
+	q.total.cq_doorbell = 100;
+	q.total.cq_doorbell_cqes = 400;
+	q.total.cq_doorbell_mmio = 75;
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 2.0);
+	check(v.sq_doorbells_ps == 50 && v.sq_doorbells_mmio_ps == 12.5 &&
+	      v.cq_doorbells_ps == 50 && v.cq_doorbells_mmio_ps == 37.5 &&
+	      v.doorbells_mmio_pct == 50 && v.cmds_per_sq_doorbell == 4,
+	      "view: doorbell updates and MMIO writes per second, MMIO %");
+	s = view_json(NS_DRIVER_TNVME, &q, 2.0);
+	check_has(s, "\"sq_doorbells_per_s\":50.000,\"cq_doorbells_per_s\":50.000,"
+		  "\"sq_doorbells_mmio_per_s\":12.500,\"cq_doorbells_mmio_per_s\":37.500,"
+		  "\"doorbells_mmio_pct\":50.000,", "json: MMIO doorbell rates and MMIO % next to the doorbells");
+	check_has(s, "\"sq_doorbell\":100,\"sq_doorbell_cmds\":400,\"sq_doorbell_mmio\":25,",
+		  "json: events.sq_doorbell_mmio");
+	check_has(s, "\"cq_doorbell\":100,\"cq_doorbell_cqes\":400,\"cq_doorbell_mmio\":75,",
+		  "json: events.cq_doorbell_mmio");
+	free(s);
+
+	/* without shadow doorbells every update is a write */
+	q.total.sq_doorbell_mmio = 100;
+	q.total.cq_doorbell_mmio = 100;
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 2.0);
+	check(v.doorbells_mmio_pct == 100, "view: all doorbells MMIO writes: MMIO 100 %");
+
+	/* no doorbell in the interval: no percentage, not 0 % */
+	memset(&q.total, 0, sizeof(q.total));
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	check(isnan(v.doorbells_mmio_pct) && v.sq_doorbells_mmio_ps == 0,
+	      "view: an idle queue has no MMIO %");
+
+	/* the stock driver has no doorbell events: unknown, as its doorbells */
+	q.total.rq_end = 10;
+	s = view_json(NS_DRIVER_NVME, &q, 1.0);
+	check_has(s, "\"sq_doorbells_per_s\":null,\"cq_doorbells_per_s\":null,"
+		  "\"sq_doorbells_mmio_per_s\":null,\"cq_doorbells_mmio_per_s\":null,"
+		  "\"doorbells_mmio_pct\":null,", "json: --driver nvme: MMIO doorbells null");
+	free(s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--layout")) {
@@ -316,6 +404,7 @@ int main(int argc, char **argv)
 	test_proc_interrupts();
 	test_hist();
 	test_json();
+	test_view_doorbells();
 	printf("# %d failed\n", failed);
 	return failed ? 1 : 0;
 }
