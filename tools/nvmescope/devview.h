@@ -49,6 +49,17 @@ struct hrec {
 	int64_t coarse_offset_ns;	/* guest REALTIME - MONOTONIC at start */
 	uint64_t lost;			/* records the guest could not keep */
 	size_t bad_lines;
+	bool have_ctrl;			/* an "# attached ctrl=N" line was seen */
+	uint32_t ctrl;
+	/*
+	 * Doorbell updates while recording, all queues of ctrl, from the
+	 * "# end" line (records before shadow doorbells have none): every
+	 * update, and the ones that were MMIO register writes.  The others
+	 * went only to the shadow doorbell buffer, and QEMU's trace has no
+	 * doorbell event for them.
+	 */
+	bool have_doorbells;
+	uint64_t sq_db, sq_db_mmio, cq_db, cq_db_mmio;
 };
 
 /* Parse one line of a record file into r: 0 ok (or ignored), -1 bad line. */
@@ -58,6 +69,13 @@ int hrec_read(struct hrec *r, FILE *f, char *err, size_t errlen);
 /* Write one command as a "C" line (record.c; the parser's inverse). */
 void hrec_write_cmd(FILE *f, const struct ns_cmd *c);
 void hrec_free(struct hrec *r);
+/*
+ * The device view joins every guest doorbell with QEMU's MMIO doorbell
+ * event.  If the record counted doorbells that went only to the shadow
+ * buffer, say how many in msg ("812 of 1024 SQ doorbells of ctrl 0 went
+ * only to ...") and return true.
+ */
+bool hrec_shadow_only(const struct hrec *r, char *msg, size_t len);
 
 /* ------------------------------------------------ the device side (devtrace.c) */
 
@@ -227,8 +245,11 @@ const char *miv_key(unsigned int iv);		/* "sq_write-sq_doorbell" */
 const char *miv_help(unsigned int iv);
 double sorted_percentile(const double *v, size_t n, double p);
 
-/* Read both files (by name) into r and d; prints errors; returns exit code. */
-int devview_load(const char *host_file, const char *device_file,
+/*
+ * Read both files (by name) into r and d for subcommand cmd ("merge");
+ * prints errors; returns exit code.
+ */
+int devview_load(const char *cmd, const char *host_file, const char *device_file,
 		 struct hrec *r, struct dlog *d);
 
 /* timeline.c */

@@ -9,7 +9,15 @@
  *   # attached ctrl=0                            the BPF programs run
  *   C ctrl qid cid opcode write bytes status sq_slot cq_slot sq_db_seq
  *     sq_db_cmds cq_db_cqes ts[0] .. ts[9]       (one line; ns, 0 = none)
- *   # end commands=N lost=L                      lost = ring buffer full
+ *   # end commands=N lost=L not_started=S sq_doorbells=A sq_doorbells_mmio=B
+ *         cq_doorbells=C cq_doorbells_mmio=D     (one line)
+ *
+ * lost: records the ring buffer could not hold; not_started: commands in
+ * flight when the programs attached.  The doorbell totals count every
+ * doorbell update of the controller while recording, and of those the
+ * MMIO register writes; the rest went only to the shadow doorbell buffer
+ * (tnvme's shadow_doorbells=1), invisible in QEMU's trace.  Files written
+ * before shadow doorbells have no doorbell totals.
  *
  * ts[] are in enum ns_step order (rq_start .. cq_doorbell), guest
  * CLOCK_MONOTONIC (bpf_ktime_get_ns).
@@ -61,6 +69,49 @@ static bool find_num(const char *s, const char *key, long long *out)
 	return end != p;
 }
 
+/* The doorbell totals of an "# end" line, if it has all four. */
+static void parse_doorbells(struct hrec *r, const char *line)
+{
+	long long sq, sq_mmio, cq, cq_mmio;
+
+	if (!find_num(line, " sq_doorbells=", &sq) ||
+	    !find_num(line, " sq_doorbells_mmio=", &sq_mmio) ||
+	    !find_num(line, " cq_doorbells=", &cq) ||
+	    !find_num(line, " cq_doorbells_mmio=", &cq_mmio) ||
+	    sq < 0 || cq < 0 || sq_mmio < 0 || cq_mmio < 0)
+		return;
+	r->have_doorbells = true;
+	r->sq_db = sq;
+	r->sq_db_mmio = sq_mmio;
+	r->cq_db = cq;
+	r->cq_db_mmio = cq_mmio;
+}
+
+bool hrec_shadow_only(const struct hrec *r, char *msg, size_t len)
+{
+	uint64_t sq_shadow, cq_shadow;
+	char sq[64] = "", cq[64] = "", ctrl[32] = "";
+
+	if (!r->have_doorbells)
+		return false;	/* an older record: nothing to check */
+	sq_shadow = r->sq_db > r->sq_db_mmio ? r->sq_db - r->sq_db_mmio : 0;
+	cq_shadow = r->cq_db > r->cq_db_mmio ? r->cq_db - r->cq_db_mmio : 0;
+	if (!sq_shadow && !cq_shadow)
+		return false;
+	if (sq_shadow)
+		snprintf(sq, sizeof(sq), "%llu of %llu SQ doorbells",
+			 (unsigned long long)sq_shadow, (unsigned long long)r->sq_db);
+	if (cq_shadow)
+		snprintf(cq, sizeof(cq), "%llu of %llu CQ doorbells",
+			 (unsigned long long)cq_shadow, (unsigned long long)r->cq_db);
+	if (r->have_ctrl)
+		snprintf(ctrl, sizeof(ctrl), " of ctrl %u", r->ctrl);
+	snprintf(msg, len,
+		 "%s%s%s%s went only to the shadow doorbell buffer, QEMU saw no MMIO write for them: load tnvme with shadow_doorbells=0 for the device view",
+		 sq, sq_shadow && cq_shadow ? " and " : "", cq, ctrl);
+	return true;
+}
+
 int hrec_parse_line(struct hrec *r, const char *line)
 {
 	unsigned long long v[12 + NS_STEP_COUNT];
@@ -74,8 +125,13 @@ int hrec_parse_line(struct hrec *r, const char *line)
 		    find_num(line, "monotonic_ns=", &b)) {
 			r->have_coarse = true;
 			r->coarse_offset_ns = a - b;
-		} else if (!strncmp(line, "# end ", 6) && find_num(line, "lost=", &a)) {
-			r->lost = a;
+		} else if (!strncmp(line, "# attached ", 11) && find_num(line, "ctrl=", &a)) {
+			r->have_ctrl = true;
+			r->ctrl = a;
+		} else if (!strncmp(line, "# end ", 6)) {
+			if (find_num(line, "lost=", &a))
+				r->lost = a;
+			parse_doorbells(r, line);
 		}
 		return 0;
 	}

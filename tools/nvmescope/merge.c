@@ -36,10 +36,10 @@ static void usage(FILE *f)
 "  nvmescope merge build/labvm/out/host-trace.log build/labvm/out/device-trace.log\n", f);
 }
 
-int devview_load(const char *host_file, const char *device_file,
+int devview_load(const char *cmd, const char *host_file, const char *device_file,
 		 struct hrec *r, struct dlog *d)
 {
-	char err[256] = "";
+	char err[512] = "";
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
@@ -55,6 +55,17 @@ int devview_load(const char *host_file, const char *device_file,
 		return EXIT_USAGE;
 	}
 	fclose(f);
+	/*
+	 * Checked before the (large) device file is read: a doorbell that
+	 * went only to the shadow buffer has no MMIO event in QEMU's trace,
+	 * so the doorbell FIFO would give commands the wrong doorbells and
+	 * the clock bounds would be wrong.  Refuse rather than mislead.
+	 */
+	if (hrec_shadow_only(r, err, sizeof(err))) {
+		fprintf(stderr, "nvmescope %s: %s\n", cmd, err);
+		hrec_free(r);
+		return EXIT_USAGE;
+	}
 	f = fopen(device_file, "r");
 	if (!f) {
 		die_msg("cannot read %s: %s", device_file, strerror(errno));
@@ -365,7 +376,7 @@ int cmd_merge(int argc, char **argv)
 		die_msg("merge wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope merge --help)");
 		return EXIT_USAGE;
 	}
-	ret = devview_load(argv[optind], argv[optind + 1], &r, &d);
+	ret = devview_load("merge", argv[optind], argv[optind + 1], &r, &d);
 	if (ret)
 		return ret;
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {

@@ -94,6 +94,7 @@ int cmd_record(int argc, char **argv)
 	char path[4096];
 	const char *out = NULL;
 	struct sample s;
+	uint64_t shadow = 0;	/* doorbell updates that were not MMIO writes */
 	int opt, ret;
 	char *end;
 
@@ -170,10 +171,34 @@ int cmd_record(int argc, char **argv)
 	collector_poll_events(r.c);
 	memset(&s, 0, sizeof(s));
 	if (!collector_sample(r.c, &s)) {
+		struct ns_counters db = { 0 };
+		size_t i;
+
+		/*
+		 * The controller's doorbell updates while we recorded, and how
+		 * many were MMIO writes: merge needs every doorbell to be one
+		 * (QEMU traces only those), so it checks these totals.
+		 */
+		for (i = 0; i < s.n; i++) {
+			if (s.q[i].ctrl != (uint32_t)o.ctrl)
+				continue;
+			db.sq_doorbell += s.q[i].total.sq_doorbell;
+			db.sq_doorbell_mmio += s.q[i].total.sq_doorbell_mmio;
+			db.cq_doorbell += s.q[i].total.cq_doorbell;
+			db.cq_doorbell_mmio += s.q[i].total.cq_doorbell_mmio;
+		}
 		clock_line(r.f, "clock_end");
-		fprintf(r.f, "# end commands=%llu lost=%llu not_started=%llu\n", r.n,
+		fprintf(r.f, "# end commands=%llu lost=%llu not_started=%llu "
+			"sq_doorbells=%llu sq_doorbells_mmio=%llu "
+			"cq_doorbells=%llu cq_doorbells_mmio=%llu\n", r.n,
 			(unsigned long long)s.drops[NS_DROP_RINGBUF_FULL],
-			(unsigned long long)s.drops[NS_DROP_NOT_STARTED]);
+			(unsigned long long)s.drops[NS_DROP_NOT_STARTED],
+			(unsigned long long)db.sq_doorbell,
+			(unsigned long long)db.sq_doorbell_mmio,
+			(unsigned long long)db.cq_doorbell,
+			(unsigned long long)db.cq_doorbell_mmio);
+		shadow = db.sq_doorbell - db.sq_doorbell_mmio +
+			 db.cq_doorbell - db.cq_doorbell_mmio;
 		sample_free(&s);
 	}
 	collector_close(r.c);
@@ -182,5 +207,8 @@ int cmd_record(int argc, char **argv)
 		return EXIT_FAILURE_RUNTIME;
 	}
 	fprintf(stderr, "nvmescope record: %llu commands\n", r.n);
+	if (shadow)
+		fprintf(stderr, "nvmescope record: %llu doorbells went only to the shadow doorbell buffer: merge will refuse this record (load tnvme with shadow_doorbells=0)\n",
+			(unsigned long long)shadow);
 	return ret ? EXIT_FAILURE_RUNTIME : EXIT_OK;
 }

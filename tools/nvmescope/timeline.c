@@ -273,7 +273,7 @@ int cmd_timeline(int argc, char **argv)
 		die_msg("timeline wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope timeline --help)");
 		return EXIT_USAGE;
 	}
-	ret = devview_load(argv[optind], argv[optind + 1], &r, &d);
+	ret = devview_load("timeline", argv[optind], argv[optind + 1], &r, &d);
 	if (ret)
 		return ret;
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {

@@ -105,6 +105,7 @@ out:
 
 static void test_hrec(void)
 {
+	char msg[512];
 	struct ns_cmd c = { 0 };
 	struct hrec r = { 0 };
 	char *buf = NULL;
@@ -138,6 +139,30 @@ static void test_hrec(void)
 	      "record: the clock line gives REALTIME - MONOTONIC");
 	check(!hrec_parse_line(&r, "# end commands=5 lost=7 not_started=2\n") && r.lost == 7,
 	      "record: the end line gives the lost records");
+	check(!r.have_doorbells && !hrec_shadow_only(&r, msg, sizeof(msg)),
+	      "record: an end line without doorbell totals (older record) is not refused");
+	check(!hrec_parse_line(&r, "# attached ctrl=0 driver=tnvme\n") && r.have_ctrl && r.ctrl == 0,
+	      "record: the attached line gives the controller");
+	check(!hrec_parse_line(&r, "# end commands=9 lost=0 not_started=0 sq_doorbells=1024 "
+			       "sq_doorbells_mmio=1024 cq_doorbells=700 cq_doorbells_mmio=700\n") &&
+	      r.have_doorbells && r.sq_db == 1024 && r.sq_db_mmio == 1024 && r.cq_db == 700 &&
+	      r.cq_db_mmio == 700 && !hrec_shadow_only(&r, msg, sizeof(msg)),
+	      "record: doorbell totals, all MMIO writes: not refused");
+	hrec_parse_line(&r, "# end commands=9 lost=0 not_started=0 sq_doorbells=1024 "
+			"sq_doorbells_mmio=212 cq_doorbells=700 cq_doorbells_mmio=700\n");
+	check(hrec_shadow_only(&r, msg, sizeof(msg)) &&
+	      !strcmp(msg, "812 of 1024 SQ doorbells of ctrl 0 went only to the shadow doorbell buffer, "
+		      "QEMU saw no MMIO write for them: load tnvme with shadow_doorbells=0 for the device view"),
+	      "record: shadow-only SQ doorbells are refused, with how many");
+	hrec_parse_line(&r, "# end commands=9 lost=0 not_started=0 sq_doorbells=1024 "
+			"sq_doorbells_mmio=1024 cq_doorbells=700 cq_doorbells_mmio=1\n");
+	check(hrec_shadow_only(&r, msg, sizeof(msg)) && !strncmp(msg, "699 of 700 CQ doorbells of ctrl 0 went", 38),
+	      "record: shadow-only CQ doorbells are refused too");
+	hrec_parse_line(&r, "# end commands=9 lost=0 not_started=0 sq_doorbells=10 "
+			"sq_doorbells_mmio=0 cq_doorbells=20 cq_doorbells_mmio=5\n");
+	check(hrec_shadow_only(&r, msg, sizeof(msg)) &&
+	      !strncmp(msg, "10 of 10 SQ doorbells and 15 of 20 CQ doorbells of ctrl 0 went", 62),
+	      "record: both in one line");
 	free(buf);
 	hrec_free(&r);
 }
@@ -231,27 +256,28 @@ static int64_t h2g(int64_t h)
 	return h - SIM_OFF0 - (int64_t)llround(SIM_DRIFT * (g - SIM_G0));
 }
 
-static void test_merge_sim(void)
+enum { SIM_N = 20000, SIM_QSIZE = 8, SIM_SKIP = 1001 };
+
+/*
+ * A simulated run of n commands on SQ/CQ 1 (and noise on queue 2): QEMU's
+ * events go to evs[] (unsorted), the guest's record to f, from
+ * command SIM_SKIP on (the record starts late), ending with an "# end"
+ * line whose doorbells were all MMIO writes, as with shadow_doorbells=0.
+ */
+static void sim_run(FILE *f, size_t n)
 {
-	enum { N = 20000, QSIZE = 8, SKIP = 1001, NOISE_QID = 2 };
-	struct hrec r = { 0 };
-	struct dlog d;
-	struct merged m;
-	char err[256] = "", line[512];
-	char *buf = NULL;
-	size_t len = 0, i, k, ordered = 0;
-	FILE *f;
+	size_t k, recorded = 0, lost = 0, sq_db = 0, cq_db = 0;
 
 	/* setup */
-	emit(SIM_OFF0 + SIM_G0 - 1000000, "pci_nvme_create_cq create completion queue, addr=0x1, cqid=1, vector=1, qsize=%lu, qflags=3, ien=%lu", QSIZE - 1, 1);
-	emit(SIM_OFF0 + SIM_G0 - 999000, "pci_nvme_create_sq create submission queue, addr=0x2, sqid=1, cqid=1, qsize=%lu, qflags=%lu", QSIZE - 1, 1);
+	emit(SIM_OFF0 + SIM_G0 - 1000000, "pci_nvme_create_cq create completion queue, addr=0x1, cqid=1, vector=1, qsize=%lu, qflags=3, ien=%lu", SIM_QSIZE - 1, 1);
+	emit(SIM_OFF0 + SIM_G0 - 999000, "pci_nvme_create_sq create submission queue, addr=0x2, sqid=1, cqid=1, qsize=%lu, qflags=%lu", SIM_QSIZE - 1, 1);
 	emit(SIM_OFF0 + SIM_G0 - 998000, "pci_nvme_create_cq create completion queue, addr=0x3, cqid=2, vector=2, qsize=%lu, qflags=3, ien=%lu", 63, 1);
 	emit(SIM_OFF0 + SIM_G0 - 997000, "pci_nvme_create_sq create submission queue, addr=0x4, sqid=2, cqid=2, qsize=%lu, qflags=%lu", 63, 1);
 
-	f = open_memstream(&buf, &len);
 	fprintf(f, "%s\n# clock realtime_ns=%lld monotonic_ns=%lld read_ns=100\n", HREC_MAGIC,
 		(long long)(SIM_OFF0 + 700000000LL + 1000), 1000LL);	/* a guess 0.7 s off */
-	for (k = 0; k < N; k++) {
+	fprintf(f, "# attached ctrl=0 driver=tnvme\n");
+	for (k = 0; k < n; k++) {
 		size_t b = k / 2, first = b * 2;
 		int64_t base = SIM_G0 + (int64_t)b * 100000;
 		int64_t sqw = base + (int64_t)(k % 2) * 1000;
@@ -266,23 +292,26 @@ static void test_merge_sim(void)
 		int64_t girq = h2g(msix) + 6000, gcqe = girq + 1000 + (int64_t)(k % 2) * 500;
 		/* the CQ doorbell's tracepoint fires after the MMIO write */
 		int64_t hcqdb = msix + 9000, gcqdb = h2g(hcqdb) + 2000;
-		unsigned int cid = k % 5, slot = k % QSIZE;
+		unsigned int cid = k % 5, slot = k % SIM_QSIZE;
 		struct ns_cmd c = { 0 };
 
 		if (k == first)
-			emit(hdb, "pci_nvme_mmio_doorbell_sq sqid 1 new_tail %lu%.0lu", (first + 2) % QSIZE, 0);
+			emit(hdb, "pci_nvme_mmio_doorbell_sq sqid 1 new_tail %lu%.0lu", (first + 2) % SIM_QSIZE, 0);
 		emit(fetch, "pci_nvme_io_cmd cid %lu nsid 0x1 sqid 1 opc 0x%lx opname 'X'", cid, 2);
 		emit(rwcb, "pci_nvme_rw_cb cid %lu blk ''%.0lu", cid, 0);
 		emit(post, "pci_nvme_enqueue_req_completion cid %lu cqid 1 dw0 0x0 dw1 0x0 status 0x%lx", cid, 0);
 		if (k != first) {
 			emit(msix, "pci_nvme_irq_msix raising MSI-X IRQ vector %lu%.0lu", 1, 0);
-			emit(hcqdb, "pci_nvme_mmio_doorbell_cq cqid 1 new_head %lu%.0lu", (first + 2) % QSIZE, 0);
+			emit(hcqdb, "pci_nvme_mmio_doorbell_cq cqid 1 new_head %lu%.0lu", (first + 2) % SIM_QSIZE, 0);
 		}
 		/* another queue the guest did not record: noise with the same cids */
 		if (k % 7 == 0)
 			emit(fetch + 500, "pci_nvme_io_cmd cid %lu nsid 0x1 sqid 2 opc 0x%lx opname 'X'", cid, 2);
-		if (k < SKIP)
+		if (k < SIM_SKIP)
 			continue;	/* "record" started late */
+		/* the doorbells the guest counted while recording */
+		sq_db += k == first;
+		cq_db += k != first;
 		c.qid = 1;
 		c.cid = cid;
 		c.sq_slot = slot;
@@ -296,9 +325,29 @@ static void test_merge_sim(void)
 		c.ts[NS_STEP_CQE] = gcqe;
 		c.ts[NS_STEP_RQ_END] = gcqe + 300;
 		c.ts[NS_STEP_CQ_DOORBELL] = gcqdb;
-		if (k % 997 != 0)	/* a few records lost by the guest */
+		if (k % 997 != 0) {	/* a few records lost by the guest */
 			hrec_write_cmd(f, &c);
+			recorded++;
+		} else {
+			lost++;
+		}
 	}
+	fprintf(f, "# end commands=%zu lost=%zu not_started=0 sq_doorbells=%zu sq_doorbells_mmio=%zu cq_doorbells=%zu cq_doorbells_mmio=%zu\n",
+		recorded, lost, sq_db, sq_db, cq_db, cq_db);
+}
+
+static void test_merge_sim(void)
+{
+	struct hrec r = { 0 };
+	struct dlog d;
+	struct merged m;
+	char err[256] = "", line[512];
+	char *buf = NULL;
+	size_t len = 0, i, ordered = 0;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	sim_run(f, SIM_N);
 	fclose(f);
 	qsort(evs, nev, sizeof(*evs), cmp_ev);
 	dlog_init(&d);
@@ -309,7 +358,10 @@ static void test_merge_sim(void)
 		hrec_parse_line(&r, line);
 	fclose(f);
 	check(r.n > 18000 && r.have_coarse, "sim: record parsed");
-	check(d.n == N + (N + 6) / 7, "sim: device commands parsed");
+	check(r.have_doorbells && r.sq_db == r.sq_db_mmio && r.sq_db > 9000 &&
+	      !hrec_shadow_only(&r, err, sizeof(err)),
+	      "sim: every doorbell an MMIO write: merge goes ahead");
+	check(d.n == SIM_N + (SIM_N + 6) / 7, "sim: device commands parsed");
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {
 		check(false, err);
 		goto out;
@@ -352,8 +404,47 @@ out:
 	dlog_free(&d);
 }
 
-int main(void)
+/*
+ * --write-sim DIR N: the simulated run of N commands as files,
+ * DIR/host-trace.log and DIR/device-trace.log, for the command-line tests
+ * of merge and timeline (tests/host/nvmescope-merge.sh).
+ */
+static int write_sim(const char *dir, const char *count)
 {
+	char path[4096];
+	size_t i, n = strtoul(count, NULL, 0);
+	FILE *f;
+
+	if (n < 2 * SIM_SKIP) {
+		fprintf(stderr, "nvmescope-devview-unit: --write-sim DIR N wants N >= %d\n", 2 * SIM_SKIP);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/host-trace.log", dir);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	sim_run(f, n);
+	if (fclose(f))
+		return 1;
+	qsort(evs, nev, sizeof(*evs), cmp_ev);
+	snprintf(path, sizeof(path), "%s/device-trace.log", dir);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	for (i = 0; i < nev; i++)
+		fputs(evs[i].line, f);
+	free(evs);
+	return fclose(f) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "--write-sim"))
+		return write_sim(argv[2], argv[3]);
 	test_split();
 	test_devtrace_queue();
 	test_hrec();
