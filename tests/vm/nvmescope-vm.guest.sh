@@ -138,6 +138,15 @@ else
 fi
 lost=$(jq -s '[.[].lost | to_entries[] | .value] | add' $T/top.json)
 expect_eq "no event lost or unmatched during fio" 0 "$lost"
+# Doorbells: every update counts, the MMIO writes are counted apart (with
+# shadow doorbells fewer; with shadow_doorbells=0 all of them).
+check "doorbells: MMIO writes never more than the updates, MMIO % within 0..100" \
+	sh -c "jq -s -e '[.[].queues[] | .events | .sq_doorbell_mmio <= .sq_doorbell and .cq_doorbell_mmio <= .cq_doorbell] | all' $T/top.json >/dev/null &&
+	       jq -s -e '[.[].queues[] | select(.completions > 0) | .doorbells_mmio_pct | . != null and . >= 0 and . <= 100] | all' $T/top.json >/dev/null"
+if [ "$(cat /sys/module/tnvme/parameters/shadow_doorbells 2>/dev/null)" = N ]; then
+	check "shadow_doorbells=0: every doorbell update is an MMIO write" \
+		sh -c "jq -s -e '[.[].queues[] | .events | .sq_doorbell_mmio == .sq_doorbell and .cq_doorbell_mmio == .cq_doorbell] | all' $T/top.json >/dev/null"
+fi
 all=1
 while read -r q before; do
 	[ "$q" -gt 0 ] || continue
@@ -210,6 +219,8 @@ else
 fi
 check "--driver nvme: steps it cannot see are null, end to end is measured" \
 	sh -c "jq -s -e '([.[].queues[] | .latency[\"sq_doorbell-irq\"] == null] | all) and ([.[].queues[] | .latency[\"rq_start-rq_end\"].count] | add > 0)' $T/nvme.json >/dev/null"
+check "--driver nvme: no doorbell event, MMIO doorbells null" \
+	sh -c "jq -s -e '[.[].queues[] | .sq_doorbells_mmio_per_s == null and .cq_doorbells_mmio_per_s == null and .doorbells_mmio_pct == null] | all' $T/nvme.json >/dev/null"
 $NS trace --driver nvme --json -c 1 -o read -d 20 >$T/nvme-trace.json 2>&1 &
 pid=$!
 sleep 1.5
