@@ -285,6 +285,43 @@ static blk_status_t tnvme_setup_prps(struct tnvme_dev *dev,
 }
 
 /*
+ * The common case, a 4 KiB or 8 KiB request in one piece of memory: at
+ * most two controller pages, so PRP1 and PRP2 describe it without a list.
+ * Map that one bio_vec directly and skip the scatterlist: less work per
+ * command, as the kernel's nvme_setup_prp_simple() does.  (One physical
+ * segment may still consist of several bio_vecs; then the first bio_vec
+ * is not the whole request and the general path below is taken.)
+ */
+static bool tnvme_map_one_segment(struct tnvme_dev *dev, struct request *req)
+{
+	struct tnvme_iod *iod = tnvme_iod(req);
+	struct bio_vec bv;
+	u32 first;
+
+	if (blk_rq_nr_phys_segments(req) != 1)
+		return false;
+	bv = req_bvec(req);
+	if (bv.bv_len != blk_rq_payload_bytes(req) ||
+	    bv.bv_offset + bv.bv_len > 2 * TNVME_CTRL_PAGE_SIZE)
+		return false;
+	iod->page_dma = dma_map_bvec(&dev->pdev->dev, &bv, rq_dma_dir(req), 0);
+	if (dma_mapping_error(&dev->pdev->dev, iod->page_dma))
+		return false;
+	iod->mapped_page = true;
+
+	/* bytes from the start to the end of PRP1's controller page */
+	first = TNVME_CTRL_PAGE_SIZE -
+		(iod->page_dma & (TNVME_CTRL_PAGE_SIZE - 1));
+	iod->cmd.common.dptr.prp1 = cpu_to_le64(iod->page_dma);
+	iod->prp_entries = 1;
+	if (bv.bv_len > first) {
+		iod->cmd.common.dptr.prp2 = cpu_to_le64(iod->page_dma + first);
+		iod->prp_entries = 2;
+	}
+	return true;
+}
+
+/*
  * Map the request's pages for DMA and describe them with PRPs.
  * blk_rq_map_sg() merges physically adjacent pages into segments;
  * dma_map_sg() turns them into bus addresses (and may merge further when
@@ -296,6 +333,9 @@ static blk_status_t tnvme_map_data(struct tnvme_dev *dev, struct request *req)
 	enum dma_data_direction dir = rq_dma_dir(req);
 	blk_status_t ret;
 	int count;
+
+	if (tnvme_map_one_segment(dev, req))
+		return BLK_STS_OK;
 
 	sg_init_table(iod->sg, blk_rq_nr_phys_segments(req));
 	iod->nents = blk_rq_map_sg(req->q, req, iod->sg);
@@ -324,7 +364,8 @@ void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req)
 	struct tnvme_queue *q = req->mq_hctx->driver_data;
 	int i;
 
-	if (!iod->mapped && !iod->dsm && !iod->nr_list_pages)
+	if (!iod->mapped && !iod->mapped_page && !iod->dsm &&
+	    !iod->nr_list_pages)
 		return;
 
 	for (i = 0; i < iod->nr_list_pages; i++) {
@@ -338,12 +379,17 @@ void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req)
 	if (iod->mapped)
 		dma_unmap_sg(&dev->pdev->dev, iod->sg, iod->nents,
 			     rq_dma_dir(req));
+	if (iod->mapped_page)
+		dma_unmap_page(&dev->pdev->dev, iod->page_dma,
+			       blk_rq_payload_bytes(req), rq_dma_dir(req));
 
 	trace_tnvme_dma_unmap(dev->instance, q->qid, req->tag,
 			      op_is_write(req_op(req)),
-			      iod->mapped ? blk_rq_payload_bytes(req) : 0,
+			      iod->mapped || iod->mapped_page ?
+			      blk_rq_payload_bytes(req) : 0,
 			      iod->prp_entries, iod->nr_list_pages);
 	iod->mapped = false;
+	iod->mapped_page = false;
 	iod->dsm = NULL;
 	iod->nr_list_pages = 0;
 }
@@ -485,6 +531,7 @@ static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 	iod->result = 0;
 	iod->nents = 0;
 	iod->mapped = false;
+	iod->mapped_page = false;
 	iod->prp_entries = 0;
 	iod->nr_list_pages = 0;
 	iod->dsm = NULL;

@@ -124,8 +124,21 @@ static struct blk_mq_tags *tnvme_queue_tags(struct tnvme_queue *q)
 	return q->dev->io_set.tags[q->qid - 1];
 }
 
-/* Handle the CQE in slot @slot. */
-static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot)
+/*
+ * End a batch of successful requests at once (see tnvme_handle_cqe()).
+ * Their data is already unmapped; blk-mq frees their tags together.
+ */
+static void tnvme_complete_batch(struct io_comp_batch *iob)
+{
+	blk_mq_end_request_batch(iob);
+}
+
+/*
+ * Handle the CQE in slot @slot.  @iob, if not NULL, collects successful
+ * requests so that the caller ends them together after the loop.
+ */
+static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot,
+			     struct io_comp_batch *iob)
 {
 	struct tnvme_dev *dev = q->dev;
 	struct nvme_completion *cqe = &q->cqes[slot];
@@ -179,19 +192,24 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot)
 	/*
 	 * blk_should_fake_timeout() lets fault injection
 	 * (/sys/block/<disk>/io-timeout-fail) drop this completion so that
-	 * the timeout handler gets exercised.  Otherwise hand the request to
-	 * blk-mq, which calls tnvme_complete_rq() on a suitable CPU.
+	 * the timeout handler gets exercised.  Otherwise a success joins the
+	 * batch, and everything else goes to blk-mq, which calls
+	 * tnvme_complete_rq() on a suitable CPU (errors, retries).
 	 */
-	if (!blk_should_fake_timeout(req->q))
+	if (blk_should_fake_timeout(req->q))
+		return;
+	if (!blk_mq_add_to_batch(req, iob, status, tnvme_complete_batch))
 		blk_mq_complete_request(req);
 }
 
 /*
  * Reap every new CQE of @q.  Only one context may do this at a time: the
  * queue's interrupt handler, or code that disabled that interrupt.
- * Returns the number of entries reaped.
+ * Returns the number of entries reaped.  @iob: see tnvme_handle_cqe(); only
+ * the interrupt handler batches (like the stock driver, the polls from the
+ * timeout and reset paths complete one by one).
  */
-int tnvme_reap_cq(struct tnvme_queue *q)
+int tnvme_reap_cq(struct tnvme_queue *q, struct io_comp_batch *iob)
 {
 	u16 found = 0;
 
@@ -202,7 +220,7 @@ int tnvme_reap_cq(struct tnvme_queue *q)
 		 * barrier for DMA memory goes between them.
 		 */
 		dma_rmb();
-		tnvme_handle_cqe(q, q->cq_head);
+		tnvme_handle_cqe(q, q->cq_head, iob);
 		tnvme_advance_cq_head(q);
 		found++;
 	}
@@ -235,11 +253,16 @@ static u16 tnvme_count_pending(struct tnvme_queue *q)
 irqreturn_t tnvme_irq(int irq, void *data)
 {
 	struct tnvme_queue *q = data;
+	DEFINE_IO_COMP_BATCH(iob);
+	int found;
 
 	if (trace_tnvme_irq_enabled())
 		trace_tnvme_irq(q->dev->instance, q->qid, q->cq_vector, irq,
 				raw_smp_processor_id(), tnvme_count_pending(q));
-	return tnvme_reap_cq(q) ? IRQ_HANDLED : IRQ_NONE;
+	found = tnvme_reap_cq(q, &iob);
+	if (!rq_list_empty(iob.req_list))
+		iob.complete(&iob);
+	return found ? IRQ_HANDLED : IRQ_NONE;
 }
 
 /* Reap a queue from outside its interrupt handler (timeout, recovery). */
@@ -250,12 +273,12 @@ void tnvme_poll_queue_irqoff(struct tnvme_queue *q)
 	if (!q->cqes)
 		return;
 	if (!q->irq_requested) {
-		tnvme_reap_cq(q);
+		tnvme_reap_cq(q, NULL);
 		return;
 	}
 	irq = pci_irq_vector(q->dev->pdev, q->cq_vector);
 	disable_irq(irq);	/* also waits for a running handler */
-	tnvme_reap_cq(q);
+	tnvme_reap_cq(q, NULL);
 	enable_irq(irq);
 }
 

@@ -157,6 +157,8 @@ struct tnvme_iod {
 	/* Data mapping (io.c). */
 	int nents;		/* mapped sg entries, 0 = nothing mapped */
 	bool mapped;		/* dma_map_sg() done, must be undone */
+	bool mapped_page;	/* ... or dma_map_bvec() of one segment: */
+	dma_addr_t page_dma;	/*     its address */
 	u32 prp_entries;	/* PRP entries used (PRP1/PRP2 + list) */
 	u16 nr_list_pages;	/* PRP list pages in use */
 	bool small_list;	/* the one list page came from the small pool */
@@ -363,7 +365,7 @@ blk_status_t tnvme_status_to_blk(u16 status, bool *retry,
 
 /* irq.c: interrupts and completion */
 irqreturn_t tnvme_irq(int irq, void *data);
-int tnvme_reap_cq(struct tnvme_queue *q);
+int tnvme_reap_cq(struct tnvme_queue *q, struct io_comp_batch *iob);
 void tnvme_poll_queue_irqoff(struct tnvme_queue *q);
 bool tnvme_cancel_request(struct request *req, void *data);
 enum blk_eh_timer_return tnvme_timeout(struct request *req);

@@ -34,10 +34,14 @@ run_pair() {
 	fi
 	echo "$a" >>/tmp/bench.$w.$tag.stock
 	echo "$b" >>/tmp/bench.$w.$tag.tnvme
+	ratio "$b" "$a" >>/tmp/bench.$w.$tag.ratio
 	printf '  %-12s round %d %-10s stock nvme %7d IOPS   tnvme %7d IOPS   ratio %s\n' \
 		"$w" "$r" "$tag" "$a" "$b" "$(ratio "$b" "$a")"
 }
 
+# The verdict uses "ratio" (median tnvme IOPS / median stock IOPS);
+# "paired_ratio", the median of the rounds' own ratios, is printed too: it
+# cancels load changes between rounds, but not within one.
 summary() {
 	local w=$1 tag=$2 a b
 	a=$(median </tmp/bench.$w.$tag.stock)
@@ -45,11 +49,21 @@ summary() {
 	echo "RESULT driver.$w.$tag.stock_iops $a"
 	echo "RESULT driver.$w.$tag.tnvme_iops $b"
 	echo "RESULT driver.$w.$tag.ratio $(ratio "$b" "$a")"
+	echo "RESULT driver.$w.$tag.paired_ratio $(median </tmp/bench.$w.$tag.ratio)"
+}
+
+# warm_up WORKLOAD: 2 s on each device, not counted.  The first run after
+# boot (cold QEMU block cache, page tables, slab caches) was off by up to
+# 30 % in either direction.
+warm_up() {
+	fio_iops "$stock" 2 ${args[$1]} >/dev/null || exit 1
+	fio_iops "$ours" 2 ${args[$1]} >/dev/null || exit 1
 }
 
 echo "== driver: tnvme vs stock nvme, $rounds rounds of $secs s, $ncpu vCPUs"
 echo 0 >$tracing/events/tnvme/enable
 for w in randread4k seqread128k; do
+	warm_up "$w"
 	for r in $(seq 1 "$rounds"); do run_pair "$w" "$r" trace-off; done
 	summary "$w" trace-off
 done
