@@ -78,7 +78,12 @@ struct ns_queue_key {
 	__u16 interval;		/* enum ns_interval; 0 in the counters map */
 };
 
-/* Per-CPU event counters of one queue (the per-CPU split says which CPU). */
+/*
+ * Per-CPU event counters of one queue (the per-CPU split says which CPU).
+ * All but hardirq are counted by the BPF programs; hardirq is filled in by
+ * user space from /proc/interrupts (tools/nvmescope/collect.c): the same
+ * count, without attaching to the kernel's interrupt path.
+ */
 struct ns_counters {
 	__u64 rq_start;		/* requests started (tnvme_rq_start, nvme_setup_cmd) */
 	__u64 rq_end;		/* requests completed */
@@ -152,15 +157,6 @@ struct ns_cmd {
 struct ns_queue_stats {
 	struct ns_counters c;
 	struct ns_hist hist[NS_IV_COUNT];
-};
-
-/* irq number -> queue, filled by user space from /proc/interrupts. */
-struct ns_irq_queue {
-	__u32 ctrl;
-	__u16 qid;
-	__u16 valid;		/* 0: not an NVMe queue's interrupt */
-	__u32 slot;		/* the queue's index in the per-queue maps */
-	__u32 pad;
 };
 
 #endif /* NVMESCOPE_H */

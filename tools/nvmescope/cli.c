@@ -46,7 +46,7 @@ static void usage(FILE *f)
 "                          it has no event for are shown as n/a)\n"
 "  -j, --json              one JSON object per line (docs/nvmescope-json.md)\n"
 "      --plain             top: plain lines even on a terminal\n"
-"      --no-bpf            irq: only /proc and /sys (no root needed)\n"
+"      --no-bpf            irq: leave out the observed CPUs (OBSERVED)\n"
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              this help\n"
 "  -V, --version           the version\n"

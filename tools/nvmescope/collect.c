@@ -8,6 +8,12 @@
  * Reports subtract two samples.  Nothing is pinned: when nvmescope exits,
  * however it exits, the kernel drops the programs and links with the
  * file descriptors.
+ *
+ * The interrupts of each queue (and the CPUs that took them) are not
+ * counted in BPF but read from /proc/interrupts next to the maps:
+ * attaching to irq:irq_handler_entry live-patches the path every device
+ * interrupt runs, which can hang a QEMU TCG guest (issue #4; see the top
+ * of bpf/nvmescope.bpf.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -40,6 +46,14 @@ struct collector {
 	uint32_t *slot_ctrl;
 	uint16_t *slot_qid;
 	size_t value_size;		/* of one CPU's part of a "stats" value */
+	/* the watched queues' interrupts, and /proc/interrupts at attach */
+	struct irq_queue {
+		unsigned int irq;
+		uint32_t ctrl;
+		uint16_t qid;
+	} *irqs;
+	size_t nirqs;
+	struct proc_interrupts irq_base;
 };
 
 double now_monotonic(void)
@@ -98,29 +112,29 @@ static bool queue_exists(const struct nvme_queues *qs, enum ns_driver d,
 	return false;
 }
 
-/* Fill irq_queues: which interrupt number is which queue. */
-static int fill_irq_map(struct collector *c, const struct nvme_queues *qs)
+/*
+ * Remember the interrupt of every queue the programs watch (same driver,
+ * same -C/-q filter), to count its interrupts from /proc/interrupts.
+ */
+static int watch_irqs(struct collector *c, const struct options *o,
+		      const struct nvme_queues *qs)
 {
-	int fd = bpf_map__fd(c->skel->maps.irq_queues);
 	size_t i;
 
+	c->irqs = calloc(qs->n ? qs->n : 1, sizeof(*c->irqs));
+	if (!c->irqs)
+		return -ENOMEM;
 	for (i = 0; i < qs->n; i++) {
 		const struct nvme_queue_info *q = &qs->q[i];
-		struct ns_irq_queue v = { .ctrl = q->ctrl, .qid = q->qid, .valid = 1 };
-		__u32 irq = q->irq;
 
-		if (c->mode == COLLECT_IRQ_ONLY) {
-			v.ctrl = q->ctrl | (uint32_t)q->driver << 16;
-			v.slot = i;
-		} else if (q->driver != c->driver) {
+		if (q->driver != c->driver ||
+		    (o->ctrl >= 0 && (int)q->ctrl != o->ctrl) ||
+		    (o->qid >= 0 && (int)q->qid != o->qid))
 			continue;
-		} else {
-			v.slot = q->ctrl * c->skel->rodata->qid_count + q->qid;
-		}
-		if (v.slot >= c->nslots)
-			continue;	/* cannot be: the maps were sized for them */
-		if (bpf_map_update_elem(fd, &irq, &v, BPF_ANY))
-			return -errno;
+		c->irqs[c->nirqs].irq = q->irq;
+		c->irqs[c->nirqs].ctrl = q->ctrl;
+		c->irqs[c->nirqs].qid = q->qid;
+		c->nirqs++;
 	}
 	return 0;
 }
@@ -141,8 +155,8 @@ static unsigned int module_param(const char *path)
 
 /*
  * Size the per-queue maps: queue (ctrl, qid) is index ctrl * qid_count +
- * qid (irq-only: the discovered queues in order), and each queue has an
- * in-flight entry per cid (a power of two >= the queue depth).
+ * qid, and each queue has an in-flight entry per cid (a power of two >=
+ * the queue depth).
  */
 static int size_maps(struct collector *c, const struct options *o,
 		     const struct nvme_queues *qs)
@@ -151,38 +165,31 @@ static int size_maps(struct collector *c, const struct options *o,
 	unsigned int max_ctrl = 0, max_qid = c->ncpus, depth, cids = 64, i;
 	size_t k;
 
-	if (c->mode == COLLECT_IRQ_ONLY) {
-		c->nslots = qs->n ? qs->n : 1;
-		sk->rodata->ctrl_count = 0;	/* no tnvme/nvme program runs */
-		sk->rodata->qid_count = 1;
-		sk->rodata->cid_mask = 0;
-	} else {
-		for (k = 0; k < qs->n; k++) {
-			if (qs->q[k].driver != c->driver)
-				continue;
-			if (qs->q[k].ctrl > max_ctrl)
-				max_ctrl = qs->q[k].ctrl;
-			if (qs->q[k].qid > max_qid)
-				max_qid = qs->q[k].qid;
-		}
-		for (i = 0; i < 64; i++)
-			if (controller_exists(c->driver, i) && i > max_ctrl)
-				max_ctrl = i;
-		if (o->ctrl >= 0 && (unsigned int)o->ctrl > max_ctrl)
-			max_ctrl = o->ctrl;
-		depth = module_param(c->driver == NS_DRIVER_TNVME ?
-				     "/sys/module/tnvme/parameters/io_depth" :
-				     "/sys/module/nvme/parameters/io_queue_depth");
-		if (!depth || depth > 4096)
-			depth = 4096;
-		while (cids < depth)
-			cids <<= 1;
-		sk->rodata->ctrl_count = max_ctrl + 1;
-		sk->rodata->qid_count = max_qid + 1;
-		sk->rodata->cid_mask = cids - 1;
-		c->nslots = (max_ctrl + 1) * (max_qid + 1);
-		bpf_map__set_max_entries(sk->maps.inflight, c->nslots * cids);
+	for (k = 0; k < qs->n; k++) {
+		if (qs->q[k].driver != c->driver)
+			continue;
+		if (qs->q[k].ctrl > max_ctrl)
+			max_ctrl = qs->q[k].ctrl;
+		if (qs->q[k].qid > max_qid)
+			max_qid = qs->q[k].qid;
 	}
+	for (i = 0; i < 64; i++)
+		if (controller_exists(c->driver, i) && i > max_ctrl)
+			max_ctrl = i;
+	if (o->ctrl >= 0 && (unsigned int)o->ctrl > max_ctrl)
+		max_ctrl = o->ctrl;
+	depth = module_param(c->driver == NS_DRIVER_TNVME ?
+			     "/sys/module/tnvme/parameters/io_depth" :
+			     "/sys/module/nvme/parameters/io_queue_depth");
+	if (!depth || depth > 4096)
+		depth = 4096;
+	while (cids < depth)
+		cids <<= 1;
+	sk->rodata->ctrl_count = max_ctrl + 1;
+	sk->rodata->qid_count = max_qid + 1;
+	sk->rodata->cid_mask = cids - 1;
+	c->nslots = (max_ctrl + 1) * (max_qid + 1);
+	bpf_map__set_max_entries(sk->maps.inflight, c->nslots * cids);
 	bpf_map__set_max_entries(sk->maps.stats, c->nslots);
 	bpf_map__set_max_entries(sk->maps.queue_states, c->nslots);
 	c->slot_ctrl = calloc(c->nslots, sizeof(*c->slot_ctrl));
@@ -190,20 +197,9 @@ static int size_maps(struct collector *c, const struct options *o,
 	if (!c->slot_ctrl || !c->slot_qid)
 		return -ENOMEM;
 	for (i = 0; i < c->nslots; i++) {
-		if (c->mode == COLLECT_IRQ_ONLY) {
-			c->slot_ctrl[i] = i < qs->n ? qs->q[i].ctrl | (uint32_t)qs->q[i].driver << 16 : 0;
-			c->slot_qid[i] = i < qs->n ? qs->q[i].qid : 0;
-		} else {
-			c->slot_ctrl[i] = i / sk->rodata->qid_count;
-			c->slot_qid[i] = i % sk->rodata->qid_count;
-		}
+		c->slot_ctrl[i] = i / sk->rodata->qid_count;
+		c->slot_qid[i] = i % sk->rodata->qid_count;
 	}
-	/* irq numbers index irq_queues */
-	i = 0;
-	for (k = 0; k < qs->n; k++)
-		if (qs->q[k].irq + 1 > i)
-			i = qs->q[k].irq + 1;
-	bpf_map__set_max_entries(sk->maps.irq_queues, i ? i : 1);
 	c->value_size = (bpf_map__value_size(sk->maps.stats) + 7) & ~(size_t)7;
 	return 0;
 }
@@ -221,12 +217,6 @@ static int handle_record(void *ctx, void *data, size_t size)
 /* Which programs this mode and driver need. */
 static bool prog_wanted(const struct collector *c, const char *name)
 {
-	bool irq_prog = !strncmp(name, "irq_handler_", 12);
-
-	if (c->mode == COLLECT_IRQ_ONLY)
-		return !strcmp(name, "irq_handler_entry");
-	if (irq_prog)
-		return true;
 	/* steps that only the per-command trace shows: keep the overhead down */
 	if (c->mode != COLLECT_TRACE &&
 	    (!strcmp(name, "tnvme_dma_map") || !strcmp(name, "tnvme_dma_unmap") ||
@@ -250,16 +240,14 @@ int collector_open(struct collector **out, const struct options *o,
 	*out = NULL;
 	libbpf_set_print(o->verbose ? libbpf_print : libbpf_silent);
 	if (!may_load_bpf()) {
-		die_msg("loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)%s",
-			mode == COLLECT_IRQ_ONLY ? "; try 'nvmescope irq --no-bpf'" : "");
+		die_msg("loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)");
 		return EXIT_PERMISSION;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		die_msg("this kernel has no BTF (/sys/kernel/btf/vmlinux): nvmescope needs CONFIG_DEBUG_INFO_BTF=y%s",
-			mode == COLLECT_IRQ_ONLY ? "; try 'nvmescope irq --no-bpf'" : "");
+		die_msg("this kernel has no BTF (/sys/kernel/btf/vmlinux): nvmescope needs CONFIG_DEBUG_INFO_BTF=y");
 		return EXIT_NO_BTF;
 	}
-	if (mode != COLLECT_IRQ_ONLY && !driver_loaded(o->driver)) {
+	if (!driver_loaded(o->driver)) {
 		if (o->driver == NS_DRIVER_TNVME)
 			die_msg("the tnvme module is not loaded: bind a controller with 'tnvme-bind' (or watch the stock driver with --driver nvme)");
 		else
@@ -270,15 +258,13 @@ int collector_open(struct collector **out, const struct options *o,
 		die_msg("cannot read /proc/interrupts");
 		goto fail;
 	}
-	if (mode != COLLECT_IRQ_ONLY && o->ctrl >= 0 &&
-	    !controller_exists(o->driver, o->ctrl)) {
+	if (o->ctrl >= 0 && !controller_exists(o->driver, o->ctrl)) {
 		ctrl_label(o->driver, o->ctrl, label, sizeof(label));
 		die_msg("no controller %s (see /sys/class/%s)", label, driver_name(o->driver));
 		ret = EXIT_NOT_FOUND;
 		goto fail;
 	}
-	if (mode != COLLECT_IRQ_ONLY && o->qid >= 0 &&
-	    !queue_exists(&qs, o->driver, o->ctrl, o->qid)) {
+	if (o->qid >= 0 && !queue_exists(&qs, o->driver, o->ctrl, o->qid)) {
 		die_msg("no queue %d on %s controller%s (see /proc/interrupts)",
 			o->qid, driver_name(o->driver), o->ctrl >= 0 ? "" : "s");
 		ret = EXIT_NOT_FOUND;
@@ -307,8 +293,6 @@ int collector_open(struct collector **out, const struct options *o,
 	c->skel->rodata->filter_opcode = o->opcode;
 	for (unsigned int i = 0; i < 16; i++)
 		c->skel->rodata->nvme_lba_shift[i] = nvme_lba_shift_of(NS_DRIVER_NVME, i);
-	c->skel->rodata->hardirq_ts = mode == COLLECT_STATS || mode == COLLECT_TRACE ?
-				       o->driver == NS_DRIVER_NVME : 0;
 	if (mode == COLLECT_TRACE)
 		bpf_map__set_max_entries(c->skel->maps.events, 8 << 20);
 	err = size_maps(c, o, &qs);
@@ -325,9 +309,9 @@ int collector_open(struct collector **out, const struct options *o,
 			strerror(-err));
 		goto fail_close;
 	}
-	err = fill_irq_map(c, &qs);
+	err = watch_irqs(c, o, &qs);
 	if (err) {
-		die_msg("cannot fill the irq map: %s", strerror(-err));
+		die_msg("cannot remember the queues' interrupts: %s", strerror(-err));
 		goto fail_close;
 	}
 	bpf_object__for_each_program(prog, c->skel->obj) {
@@ -356,6 +340,11 @@ int collector_open(struct collector **out, const struct options *o,
 		}
 		if (c->nlinks < sizeof(c->links) / sizeof(c->links[0]))
 			c->links[c->nlinks++] = link;
+	}
+	/* interrupts count from here, as the programs' events do */
+	if (proc_interrupts_read(&c->irq_base)) {
+		die_msg("cannot read /proc/interrupts");
+		goto fail_close;
 	}
 	if (mode == COLLECT_TRACE) {
 		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events),
@@ -390,6 +379,8 @@ void collector_close(struct collector *c)
 	nvmescope_bpf__destroy(c->skel);
 	free(c->slot_ctrl);
 	free(c->slot_qid);
+	free(c->irqs);
+	proc_interrupts_free(&c->irq_base);
 	free(c);
 }
 
@@ -479,6 +470,41 @@ static bool counters_zero(const struct ns_counters *c)
 	return true;
 }
 
+/*
+ * Each watched queue's interrupts since attach, per CPU, from
+ * /proc/interrupts: hardirq (both drivers) and, for the stock driver,
+ * which has no handler event of its own, the CPUs that ran its handler.
+ * A queue that took interrupts is shown, as one with events is.
+ */
+static int sample_irqs(struct collector *c, struct sample *s, size_t *cap)
+{
+	struct proc_interrupts now = { 0 };
+	uint64_t by_cpu[NS_MAX_CPUS];
+	struct queue_sample *q;
+	uint64_t total;
+	size_t i;
+
+	if (proc_interrupts_read(&now))
+		return -1;
+	for (i = 0; i < c->nirqs; i++) {
+		memset(by_cpu, 0, sizeof(by_cpu));
+		total = proc_interrupts_delta(&c->irq_base, &now, c->irqs[i].irq, by_cpu);
+		if (!total)
+			continue;
+		q = sample_queue(s, cap, c->irqs[i].ctrl, c->irqs[i].qid);
+		if (!q) {
+			proc_interrupts_free(&now);
+			return -1;
+		}
+		q->total.hardirq = total;
+		memcpy(q->hardirq_by_cpu, by_cpu, sizeof(by_cpu));
+		if (c->driver == NS_DRIVER_NVME)
+			memcpy(q->irq_by_cpu, by_cpu, sizeof(by_cpu));
+	}
+	proc_interrupts_free(&now);
+	return 0;
+}
+
 int collector_sample(struct collector *c, struct sample *s)
 {
 	char *buf = calloc(c->ncpus, c->value_size);
@@ -516,14 +542,15 @@ int collector_sample(struct collector *c, struct sample *s)
 
 			add_counters(&q->total, cv);
 			q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
-			q->irq_by_cpu[cs] += c->driver == NS_DRIVER_TNVME && c->mode != COLLECT_IRQ_ONLY ?
-					     cv->irq : cv->hardirq;
-			q->hardirq_by_cpu[cs] += cv->hardirq;
+			if (c->driver == NS_DRIVER_TNVME)
+				q->irq_by_cpu[cs] += cv->irq;
 			for (iv = 0; iv < NS_IV_COUNT; iv++)
 				if (st->hist[iv].count)
 					hist_add(&q->hist[iv], &st->hist[iv]);
 		}
 	}
+	if (sample_irqs(c, s, &cap))
+		goto out;
 	for (i = 0; i < NS_DROP_COUNT; i++) {
 		if (bpf_map_lookup_elem(dfd, &i, dv))
 			continue;

@@ -17,7 +17,7 @@ struct queue_sample {
 	struct ns_counters total;		/* summed over CPUs */
 	uint64_t sq_write_by_cpu[NS_MAX_CPUS];	/* who submitted */
 	uint64_t irq_by_cpu[NS_MAX_CPUS];	/* who ran the queue's handler */
-	uint64_t hardirq_by_cpu[NS_MAX_CPUS];	/* irq_handler_entry */
+	uint64_t hardirq_by_cpu[NS_MAX_CPUS];	/* its interrupts (/proc/interrupts) */
 	struct ns_hist hist[NS_IV_COUNT];
 };
 
@@ -32,7 +32,6 @@ struct sample {
 enum collect_mode {
 	COLLECT_STATS,		/* counters + histograms (top, lat) */
 	COLLECT_TRACE,		/* + one ring buffer record per command */
-	COLLECT_IRQ_ONLY,	/* irq_handler_entry only, both drivers */
 };
 
 struct collector;

@@ -331,6 +331,53 @@ const struct irq_line *proc_interrupts_find(const struct proc_interrupts *pi,
 	return NULL;
 }
 
+/* The count of cpu on line l of pi (0 if the CPU has no column). */
+static uint64_t count_of_cpu(const struct proc_interrupts *pi,
+			     const struct irq_line *l, unsigned int cpu)
+{
+	unsigned int k;
+
+	for (k = 0; k < pi->ncols; k++)
+		if (pi->col_cpu[k] == cpu)
+			return l->count[k];
+	return 0;
+}
+
+/*
+ * How often irq fired on each CPU between two readings: by_cpu[cpu] gets
+ * after - before (by CPU number, not column: a CPU that came online in
+ * between has no "before" and counts from 0).  An irq missing from either
+ * reading, or a counter that went backwards (the number was freed and
+ * reused), counts nothing.  Returns the sum.
+ *
+ * This is what nvmescope used to count with irq:irq_handler_entry: the
+ * kernel bumps the same per-CPU counter once per interrupt before it runs
+ * the handlers, without live-patching the interrupt path.
+ */
+uint64_t proc_interrupts_delta(const struct proc_interrupts *before,
+			       const struct proc_interrupts *after,
+			       unsigned int irq, uint64_t by_cpu[NS_MAX_CPUS])
+{
+	const struct irq_line *a = proc_interrupts_find(before, irq);
+	const struct irq_line *b = proc_interrupts_find(after, irq);
+	uint64_t total = 0, d;
+	unsigned int i, cpu;
+
+	if (!a || !b)
+		return 0;
+	for (i = 0; i < after->ncols; i++)
+		if (b->count[i] < count_of_cpu(before, a, after->col_cpu[i]))
+			return 0;	/* reused: nothing sensible to count */
+	for (i = 0; i < after->ncols; i++) {
+		cpu = after->col_cpu[i];
+		d = b->count[i] - count_of_cpu(before, a, cpu);
+		total += d;
+		if (cpu < NS_MAX_CPUS)
+			by_cpu[cpu] += d;
+	}
+	return total;
+}
+
 /* ------------------------------------------------------ queue names */
 
 /* Digits at *p into *v; returns the end, NULL if none. */

@@ -49,6 +49,10 @@ int proc_interrupts_read(struct proc_interrupts *out);	/* /proc/interrupts */
 void proc_interrupts_free(struct proc_interrupts *pi);
 const struct irq_line *proc_interrupts_find(const struct proc_interrupts *pi,
 					    unsigned int irq);
+/* by_cpu[cpu] += interrupts of irq per CPU from before to after; the sum */
+uint64_t proc_interrupts_delta(const struct proc_interrupts *before,
+			       const struct proc_interrupts *after,
+			       unsigned int irq, uint64_t by_cpu[NS_MAX_CPUS]);
 
 /* "nvme0q1" -> driver nvme, ctrl 0, qid 1; false if not a queue name. */
 bool nvme_queue_name_parse(const char *name, enum ns_driver *driver,

@@ -4,9 +4,12 @@
  * and the stock driver), where it may go, where it went, and whether that
  * matches the CPUs blk-mq sends the queue's requests from.
  *
- * Works from /proc and /sys alone (counts are /proc/interrupts deltas over
- * the interval).  With BPF it also counts irq_handler_entry per CPU: the
- * CPUs actually observed taking each queue's interrupts.
+ * Works from /proc and /sys alone: counts are /proc/interrupts deltas over
+ * the interval.  The "observed" CPUs and bpf_count used to come from a BPF
+ * program on irq:irq_handler_entry; attaching it live-patches the path
+ * every device interrupt runs, which can hang a QEMU TCG guest (issue #4),
+ * so they are now the same per-CPU counts read from /proc/interrupts, and
+ * irq loads no BPF at all.  --no-bpf still leaves them out (null, n/a).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +26,8 @@ struct irq_row {
 	const struct nvme_queue_info *q;
 	uint64_t total;
 	uint64_t *per_col;		/* delta per /proc/interrupts column */
-	bool have_bpf;
-	uint64_t bpf_total;
+	bool have_observed;		/* false with --no-bpf */
 	struct cpuset observed;		/* CPUs /proc says took it */
-	struct cpuset bpf_observed;	/* CPUs BPF saw handle it */
 	bool mismatch;			/* irq CPUs outside blk-mq's CPUs */
 };
 
@@ -40,25 +41,13 @@ static bool wanted(const struct options *o, bool driver_given,
 	return o->qid < 0 || (int)q->qid == o->qid;
 }
 
-static const struct queue_sample *bpf_queue(const struct sample *s,
-					    const struct nvme_queue_info *q)
-{
-	uint32_t key = q->ctrl | (uint32_t)q->driver << 16;
-	size_t i;
-
-	for (i = 0; s && i < s->n; i++)
-		if (s->q[i].ctrl == key && s->q[i].qid == q->qid)
-			return &s->q[i];
-	return NULL;
-}
-
 static void print_text(const struct irq_row *rows, size_t n, const struct proc_interrupts *pi,
-		       double secs, bool bpf)
+		       double secs, bool observed)
 {
 	size_t i;
 
 	printf("nvmescope irq - %.1f s%s\n", secs,
-	       bpf ? "" : " - without BPF (no observed CPUs)");
+	       observed ? "" : " - --no-bpf (no observed CPUs)");
 	printf("%-12s %5s %9s  %-20s %-9s %-9s %-7s %-9s %-9s %s\n", "QUEUE", "IRQ",
 	       "COUNT", "PER_CPU(cpu:count)", "AFFINITY", "EFFECTIVE", "MANAGED",
 	       "BLK_MQ", "OBSERVED", "MISMATCH");
@@ -76,8 +65,8 @@ static void print_text(const struct irq_row *rows, size_t n, const struct proc_i
 			cpulist_format(&r->q->blk_mq_cpus, mq, sizeof(mq));
 		else
 			snprintf(mq, sizeof(mq), "%s", r->q->qid ? "?" : "(admin)");
-		if (r->have_bpf)
-			cpulist_format(&r->bpf_observed, obs, sizeof(obs));
+		if (r->have_observed)
+			cpulist_format(&r->observed, obs, sizeof(obs));
 		else
 			snprintf(obs, sizeof(obs), "n/a");
 		per[0] = '\0';
@@ -99,7 +88,7 @@ static void print_text(const struct irq_row *rows, size_t n, const struct proc_i
 }
 
 static void print_json(const struct irq_row *rows, size_t n, const struct proc_interrupts *pi,
-		       double secs, bool bpf)
+		       double secs, bool observed)
 {
 	struct json j;
 	size_t i;
@@ -109,7 +98,8 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 	json_object_begin(&j, NULL);
 	json_string(&j, "report", "irq");
 	json_double(&j, "interval_s", secs);
-	json_bool(&j, "bpf", bpf);
+	/* the name is from when BPF counted them: "observed CPUs filled in" */
+	json_bool(&j, "bpf", observed);
 	json_array_begin(&j, "queues");
 	for (i = 0; i < n; i++) {
 		const struct irq_row *r = &rows[i];
@@ -138,9 +128,9 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 			json_cpuset(&j, "blk_mq_cpus", &r->q->blk_mq_cpus);
 		else
 			json_null(&j, "blk_mq_cpus");
-		if (r->have_bpf) {
-			json_uint(&j, "bpf_count", r->bpf_total);
-			json_cpuset(&j, "observed_cpus", &r->bpf_observed);
+		if (r->have_observed) {
+			json_uint(&j, "bpf_count", r->total);
+			json_cpuset(&j, "observed_cpus", &r->observed);
 		} else {
 			json_null(&j, "bpf_count");
 			json_null(&j, "observed_cpus");
@@ -160,25 +150,14 @@ int report_irq(const struct options *o, bool driver_given)
 {
 	struct proc_interrupts before = { 0 }, after = { 0 };
 	struct nvme_queues qs = { 0 };
-	struct collector *c = NULL;
-	struct sample s0 = { 0 }, s1 = { 0 }, sd = { 0 };
 	struct live_options lo = { .duration_s = o->interval_s, .events_fd = -1 };
 	struct live_callbacks cb = { 0 };
 	struct irq_row *rows = NULL;
-	bool bpf = !o->no_bpf;
+	bool observed = !o->no_bpf;
 	double t0, secs;
 	size_t i, n = 0;
 	int ret = EXIT_FAILURE_RUNTIME;
 
-	if (bpf) {
-		ret = collector_open(&c, o, COLLECT_IRQ_ONLY, NULL, NULL);
-		if (ret)
-			return ret;
-		if (collector_sample(c, &s0)) {
-			die_msg("cannot read the BPF maps");
-			goto out;
-		}
-	}
 	if (proc_interrupts_read(&before) || nvme_queues_discover(&before, &qs)) {
 		die_msg("cannot read /proc/interrupts");
 		goto out;
@@ -203,8 +182,6 @@ int report_irq(const struct options *o, bool driver_given)
 		die_msg("cannot read /proc/interrupts");
 		goto out;
 	}
-	if (bpf && !collector_sample(c, &s1))
-		sample_delta(&sd, &s1, &s0);
 
 	rows = calloc(n, sizeof(*rows));
 	if (!rows)
@@ -214,9 +191,8 @@ int report_irq(const struct options *o, bool driver_given)
 		const struct nvme_queue_info *q = &qs.q[i];
 		const struct irq_line *a = proc_interrupts_find(&before, q->irq);
 		const struct irq_line *b = proc_interrupts_find(&after, q->irq);
-		const struct queue_sample *bq;
 		struct irq_row *r;
-		unsigned int col, cpu;
+		unsigned int col;
 
 		if (!wanted(o, driver_given, q))
 			continue;
@@ -231,33 +207,23 @@ int report_irq(const struct options *o, bool driver_given)
 			if (r->per_col[col])
 				cpuset_add(&r->observed, after.col_cpu[col]);
 		}
-		bq = bpf ? bpf_queue(&sd, q) : NULL;
-		r->have_bpf = bpf;
-		for (cpu = 0; bq && cpu < NS_MAX_CPUS; cpu++) {
-			r->bpf_total += bq->hardirq_by_cpu[cpu];
-			if (bq->hardirq_by_cpu[cpu])
-				cpuset_add(&r->bpf_observed, cpu);
-		}
+		r->have_observed = observed;
 		/* interrupts landing on CPUs that do not submit to this queue */
 		r->mismatch = q->has_blk_mq &&
 			      (!cpuset_subset(&q->effective, &q->blk_mq_cpus) ||
 			       !cpuset_subset(&r->observed, &q->blk_mq_cpus));
 	}
 	if (o->json)
-		print_json(rows, n, &after, secs, bpf);
+		print_json(rows, n, &after, secs, observed);
 	else
-		print_text(rows, n, &after, secs, bpf);
+		print_text(rows, n, &after, secs, observed);
 	ret = EXIT_OK;
 out:
 	for (i = 0; rows && i < n; i++)
 		free(rows[i].per_col);
 	free(rows);
-	sample_free(&s0);
-	sample_free(&s1);
-	sample_free(&sd);
 	nvme_queues_free(&qs);
 	proc_interrupts_free(&before);
 	proc_interrupts_free(&after);
-	collector_close(c);
 	return ret;
 }

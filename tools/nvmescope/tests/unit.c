@@ -210,6 +210,59 @@ static void test_proc_interrupts(void)
 	fclose(f);
 }
 
+/*
+ * Interrupts per CPU between two readings: what top's "hardirqs" and the
+ * stock driver's IRQ_CPUS are made of now that nvmescope no longer
+ * attaches to irq:irq_handler_entry (issue #4).
+ */
+static struct proc_interrupts parse_text(const char *text)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	struct proc_interrupts pi = { 0 };
+
+	if (!f || proc_interrupts_parse(f, &pi))
+		memset(&pi, 0, sizeof(pi));
+	if (f)
+		fclose(f);
+	return pi;
+}
+
+static void test_proc_interrupts_delta(void)
+{
+	struct proc_interrupts a = parse_text(
+		"      CPU0  CPU1  CPU2\n"
+		" 40:   100    10     0  PCI-MSIX-0000:01:00.0 1-edge tnvme0q1\n"
+		" 41:     5     5     5  PCI-MSIX-0000:01:00.0 2-edge tnvme0q2\n"
+		" 42:     7     0     0  PCI-MSIX-0000:01:00.0 3-edge tnvme0q3\n");
+	/* CPU1 went offline, CPU3 came online; q3's counter went backwards */
+	struct proc_interrupts b = parse_text(
+		"      CPU0  CPU2  CPU3\n"
+		" 40:   150     4     6  PCI-MSIX-0000:01:00.0 1-edge tnvme0q1\n"
+		" 41:     5     5     0  PCI-MSIX-0000:01:00.0 2-edge tnvme0q2\n"
+		" 42:     1     0     0  PCI-MSIX-0000:01:00.0 3-edge nvme1q1\n"
+		" 43:     9     9     9  PCI-MSIX-0000:01:00.0 4-edge tnvme0q4\n");
+	uint64_t by_cpu[NS_MAX_CPUS] = { 0 };
+	uint64_t n;
+
+	check(a.ncols == 3 && b.ncols == 3, "irq delta: both readings parse");
+	n = proc_interrupts_delta(&a, &b, 40, by_cpu);
+	check(n == 60 && by_cpu[0] == 50 && by_cpu[1] == 0 && by_cpu[2] == 4 &&
+	      by_cpu[3] == 6, "irq delta: per CPU by number, not by column");
+	memset(by_cpu, 0, sizeof(by_cpu));
+	n = proc_interrupts_delta(&a, &b, 41, by_cpu);
+	check(n == 0 && !by_cpu[0] && !by_cpu[2] && !by_cpu[3],
+	      "irq delta: an idle queue counts 0 (CPU1 offline: not negative)");
+	n = proc_interrupts_delta(&a, &b, 42, by_cpu);
+	check(n == 0 && !by_cpu[0], "irq delta: a counter that went backwards counts nothing");
+	n = proc_interrupts_delta(&a, &b, 43, by_cpu);
+	check(n == 0 && !by_cpu[0], "irq delta: an irq missing before counts nothing");
+	n = proc_interrupts_delta(&a, &b, 40, by_cpu);
+	n += proc_interrupts_delta(&a, &b, 40, by_cpu);
+	check(n == 120 && by_cpu[0] == 100, "irq delta: adds to by_cpu");
+	proc_interrupts_free(&a);
+	proc_interrupts_free(&b);
+}
+
 /* ------------------------------------------------------------ histograms */
 
 static void test_hist(void)
@@ -384,6 +437,24 @@ static void test_view_doorbells(void)
 	check(isnan(v.doorbells_mmio_pct) && v.sq_doorbells_mmio_ps == 0,
 	      "view: an idle queue has no MMIO %");
 
+	/*
+	 * The stock driver's handler runs are its interrupts (hardirq, from
+	 * /proc/interrupts); tnvme's are its own tnvme_irq events.
+	 */
+	memset(&q.total, 0, sizeof(q.total));
+	memset(q.irq_by_cpu, 0, sizeof(q.irq_by_cpu));
+	q.total.cqe = 30;
+	q.total.irq = 5;
+	q.total.hardirq = 10;
+	q.irq_by_cpu[2] = 10;
+	queue_view_make(&v, NS_DRIVER_NVME, &q, &q, 1.0);
+	check(v.irqs == 10 && v.hardirqs == 10 && v.cqes_per_irq == 3 &&
+	      cpuset_has(&v.irq_cpus, 2) && !cpuset_has(&v.irq_cpus, 0),
+	      "view: --driver nvme: irqs = hardirqs, CQE/IRQ and IRQ_CPUS from them");
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	check(v.irqs == 5 && v.hardirqs == 10 && v.cqes_per_irq == 6,
+	      "view: tnvme: irqs = tnvme_irq, hardirqs apart");
+
 	/* the stock driver has no doorbell events: unknown, as its doorbells */
 	q.total.rq_end = 10;
 	s = view_json(NS_DRIVER_NVME, &q, 1.0);
@@ -402,6 +473,7 @@ int main(int argc, char **argv)
 	test_cpulist();
 	test_queue_names();
 	test_proc_interrupts();
+	test_proc_interrupts_delta();
 	test_hist();
 	test_json();
 	test_view_doorbells();
