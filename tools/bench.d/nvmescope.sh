@@ -3,16 +3,22 @@
 #
 # Guest side of "make bench", nvmescope suite (issue 4, item 5).
 #   nvmescope.sh ROUNDS SECONDS
-# fio 4 KiB random read, QD16 x 4 jobs on tnvme, without a tracer ("base")
-# and with "nvmescope top -i 1" attached ("traced").  Each round runs both,
-# in ABBA order across rounds (base first in odd rounds), so a slow drift of
-# this noisy machine hits both sides alike.  Then, under the same fio load,
-# the start-up: launch -> first report line of "top -i 1", and launch ->
-# first report of "top -i 0.1" minus its 100 ms interval ("attach").
+# fio 4 KiB random read, QD16 x 4 jobs on tnvme, without a tracer ("base"),
+# with empty BPF programs on the same seven tnvme events as nvmescope top
+# ("floor", nvmescope-attach-floor: what attaching costs before a program
+# does any work) and with "nvmescope top -i 1" attached ("traced").  Each
+# round runs all three, base first in odd rounds and traced first in even
+# ones, so a slow drift of this noisy machine hits every arm alike.  Then,
+# under the same fio load, the start-up: launch -> first report line of
+# "top -i 1", and launch -> first report of "top -i 0.1" minus its 100 ms
+# interval ("attach").
 # Prints, as medians over the rounds:
 #   RESULT nvmescope.iops_base        fio IOPS, no tracer
+#   RESULT nvmescope.iops_floor       fio IOPS with the empty programs attached
 #   RESULT nvmescope.iops_traced      fio IOPS with nvmescope top attached
+#   RESULT nvmescope.floor_ratio      floor / base: the cost of attaching at all
 #   RESULT nvmescope.iops_ratio       traced / base, of the two medians (goal >= 0.90)
+#   RESULT nvmescope.work_ratio       traced / floor: the cost of nvmescope's own work
 #   RESULT nvmescope.cpu_percent      nvmescope's own CPU (% of one CPU) at a 1 s
 #                                     interval, from /proc/PID/stat during fio
 #   RESULT nvmescope.first_report_ms  launch -> first report of top -i 1 (goal <= 2000)
@@ -46,6 +52,21 @@ wait_first_line() {
 
 run_base() {
 	fio_iops $DEV "$secs" $FIO_ARGS >>$T/base || exit 1
+}
+
+run_floor() {
+	local pid iops
+	: >$T/floor.out
+	nvmescope-attach-floor >$T/floor.out 2>$T/floor.err &
+	pid=$!
+	wait_first_line $T/floor.out $pid || {
+		echo "bench: nvmescope-attach-floor did not attach: $(head -c 300 $T/floor.err)" >&2
+		exit 1
+	}
+	iops=$(fio_iops $DEV "$secs" $FIO_ARGS) || exit 1
+	kill -INT $pid
+	wait $pid || { echo "bench: nvmescope-attach-floor failed" >&2; exit 1; }
+	echo "$iops" >>$T/floor
 }
 
 run_traced() {
@@ -87,10 +108,10 @@ startup() {
 	echo $ms
 }
 
-echo "== nvmescope: fio 4 KiB randread QD16 x 4 on tnvme, without / with 'nvmescope top -i 1'; $rounds rounds of $secs s"
+echo "== nvmescope: fio 4 KiB randread QD16 x 4 on tnvme, without a tracer / with empty programs on nvmescope's events / with 'nvmescope top -i 1'; $rounds rounds of $secs s"
 echo "  (guest clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null))"
 for r in $(seq 1 "$rounds"); do
-	if [ $((r % 2)) -eq 1 ]; then run_base; run_traced; else run_traced; run_base; fi
+	if [ $((r % 2)) -eq 1 ]; then run_base; run_floor; run_traced; else run_traced; run_floor; run_base; fi
 	# start-up under the same load
 	fio --name=bg --filename=$DEV --direct=1 --ioengine=io_uring $FIO_ARGS \
 		--runtime=60 --time_based >/dev/null 2>&1 &
@@ -101,22 +122,26 @@ for r in $(seq 1 "$rounds"); do
 	[ "$a" -ge 0 ] && echo $((a - 100)) >>$T/attach || echo -1 >>$T/attach
 	kill $fpid 2>/dev/null
 	wait $fpid 2>/dev/null
-	printf '  round %d  base %6d IOPS  traced %6d IOPS  ratio %s  cpu %s %%  first report %s ms  attach %s ms  lost %s\n' \
-		"$r" "$(tail -1 $T/base)" "$(tail -1 $T/traced)" \
+	printf '  round %d  base %6d IOPS  floor %6d IOPS  traced %6d IOPS  ratio %s  cpu %s %%  first report %s ms  attach %s ms  lost %s\n' \
+		"$r" "$(tail -1 $T/base)" "$(tail -1 $T/floor)" "$(tail -1 $T/traced)" \
 		"$(ratio "$(tail -1 $T/traced)" "$(tail -1 $T/base)")" "$(tail -1 $T/cpu)" \
 		"$(tail -1 $T/first)" "$(tail -1 $T/attach)" "$(tail -1 $T/lost)"
 done
 base=$(median <$T/base)
+floor=$(median <$T/floor)
 traced=$(median <$T/traced)
 r=$(ratio "$traced" "$base")
 first=$(median <$T/first)
 echo "RESULT nvmescope.iops_base $base"
+echo "RESULT nvmescope.iops_floor $floor"
 echo "RESULT nvmescope.iops_traced $traced"
+echo "RESULT nvmescope.floor_ratio $(ratio "$floor" "$base")"
 echo "RESULT nvmescope.iops_ratio $r"
+echo "RESULT nvmescope.work_ratio $(ratio "$traced" "$floor")"
 echo "RESULT nvmescope.cpu_percent $(median <$T/cpu)"
 echo "RESULT nvmescope.first_report_ms $first"
 echo "RESULT nvmescope.attach_ms $(median <$T/attach)"
 v1=$(awk -v r="$r" 'BEGIN { print (r >= 0.90) ? "meets" : "BELOW" }')
 v2=$(awk -v f="$first" 'BEGIN { print (f >= 0 && f <= 2000) ? "meets" : "MISSES" }')
-echo "  nvmescope: IOPS ratio $r ($v1 the 0.90 goal); first report after $first ms ($v2 the 2 s goal)"
+echo "  nvmescope: IOPS ratio $r ($v1 the 0.90 goal; empty programs on the same events alone: $(ratio "$floor" "$base")); first report after $first ms ($v2 the 2 s goal)"
 exit 0
