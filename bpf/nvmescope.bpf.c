@@ -25,14 +25,15 @@
  * we read the classic record (tracepoint_records.h, checked against the
  * format files by the same test).
  *
- * Why no irq:irq_handler_entry/exit: attaching or detaching a program
- * live-patches the static key in __handle_irq_event_percpu(), which every
- * device interrupt runs.  Under QEMU TCG a vCPU in hardirq can keep
+ * Why irq:irq_handler_entry only on request (--irq-events): attaching or
+ * detaching a program live-patches the static key in
+ * __handle_irq_event_percpu(), which every device interrupt runs.  Under
+ * QEMU TCG with a host thread per vCPU, a vCPU in hardirq can keep
  * executing a stale translation with the int3 of the patch in it and
  * loop through the int3 handler with interrupts off, so the patching CPU
- * waits for its IPI forever (issue #4).  The interrupt counts come from
- * /proc/interrupts instead (collect.c), and the handler's start from the
- * drivers' own events (tnvme_irq; the stock driver's first CQE).
+ * waits for its IPI forever (issue #4).  By default the interrupt counts
+ * come from /proc/interrupts instead (collect.c), and the handler's start
+ * from the drivers' own events (tnvme_irq; the stock driver's first CQE).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -58,6 +59,8 @@ const volatile __u32 ctrl_count = 1;
 const volatile __u32 qid_count = 1;
 /* In-flight entries per queue - 1 (a power of two >= the queue depth, - 1) */
 const volatile __u32 cid_mask = 4095;
+/* The driver watched (enum ns_driver): irq_handler_entry serves both. */
+const volatile __u8 watched_driver = NS_DRIVER_TNVME;
 
 /* SQ doorbells remembered per queue (to find the one covering a command) */
 #define DOORBELL_RING	256
@@ -102,6 +105,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ns_cmd);
 } inflight SEC(".maps");
+
+/* --irq-events: Linux IRQ number -> queue index, filled by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} irq_queues SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -706,6 +717,36 @@ int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes, bool mmio
 	return 0;
 }
 
+/* ---------------------------------- both drivers: the hardirq itself */
+
+/*
+ * --irq-events only (see the top of this file for why not by default).
+ * The IRQ core calls this right before a queue's handler: it counts the
+ * interrupt on the CPU that took it, and for the stock driver, which has
+ * no event of its own there, it is the "irq" step of the reap that
+ * follows (nvme_sq below then keeps this time instead of its first CQE's).
+ */
+SEC("raw_tp/irq_handler_entry")
+int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action)
+{
+	__u32 key = irq, *slot;
+	struct queue_pcpu *q;
+
+	slot = bpf_map_lookup_elem(&irq_queues, &key);
+	if (!slot)
+		return 0;
+	q = queue_of(*slot);
+	if (!q)
+		return 0;
+	q->s.c.hardirq++;
+	if (watched_driver == NS_DRIVER_NVME) {
+		q->irq_ts = bpf_ktime_get_ns();
+		q->in_irq = 1;
+		q->reap_pending = 0;
+	}
+	return 0;
+}
+
 /* ------------------------------------------ the stock nvme driver */
 
 static __always_inline __u32 le32_at(const __u8 *p)
@@ -755,7 +796,8 @@ int nvme_setup_cmd(struct nvme_setup_cmd_rec *rec)
 
 /*
  * The stock driver has no event of its own at the start of its handler,
- * and irq:irq_handler_entry is off limits (see the top of this file).  Its
+ * and irq:irq_handler_entry is only watched with --irq-events (see the top
+ * of this file; with it, irq_handler_entry above starts the reap).  Its
  * handler reaps every new CQE (nvme_sq, one per CQE), then ends the
  * requests as one batch (nvme_complete_rq each): so on one CPU and queue,
  * the first nvme_sq after a nvme_complete_rq starts a new reap, and its

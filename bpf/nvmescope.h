@@ -80,7 +80,8 @@ struct ns_queue_key {
 
 /*
  * Per-CPU event counters of one queue (the per-CPU split says which CPU).
- * All but hardirq are counted by the BPF programs; hardirq is filled in by
+ * All but hardirq are counted by the BPF programs; hardirq is counted on
+ * irq:irq_handler_entry with --irq-events, and otherwise filled in by
  * user space from /proc/interrupts (tools/nvmescope/collect.c): the same
  * count, without attaching to the kernel's interrupt path.
  */
@@ -103,7 +104,7 @@ struct ns_counters {
 	__u64 cq_doorbell_mmio;	/* ... of the updates, MMIO register writes */
 	__u64 irq;		/* the driver's own irq event (tnvme_irq) */
 	__u64 irq_cqes;		/* CQEs visible when the handler started */
-	__u64 hardirq;		/* irq:irq_handler_entry for this queue's vector */
+	__u64 hardirq;		/* interrupts of this queue's vector */
 };
 
 /* Lost or unmatched events, per CPU; index = enum ns_drop. */

@@ -245,6 +245,58 @@ wait $pid
 expect_eq "--driver nvme trace of one read: rq_start, irq, rq_end" "rq_start,irq,rq_end" \
 	"$(jq -r '[.steps[].step] | join(",")' $T/nvme-trace.json 2>/dev/null)"
 
+# ---------------------------------------------------------------- --irq-events
+# Opt-in: interrupts counted on irq:irq_handler_entry (safe here: labvm runs
+# TCG's vCPUs in one host thread; see bpf/nvmescope.bpf.c).
+$NS irq --irq-events -i 0.1 >/dev/null 2>$T/irqev.err
+expect_eq "irq --irq-events: bad usage, exit 2" 2 $?
+$NS top --irq-events --json -i 1 -d 8 >$T/irqev.json 2>$T/irqev.err &
+pid=$!
+for _ in $(seq 1 40); do [ -s $T/irqev.json ] && break; sleep 0.1; done
+check "top --irq-events attaches a program to irq_handler_entry" \
+	sh -c "bpftool prog show 2>/dev/null | grep -q 'name irq_handler_e'"
+irqs_of tnvme0 >$T/irqev.before
+fio --name=irqev --filename=/dev/tnvme0n1 --rw=randread --bs=4k --direct=1 \
+	--ioengine=io_uring --iodepth=16 --numjobs=4 --runtime=3 --time_based >/dev/null 2>&1
+sleep 0.5
+irqs_of tnvme0 >$T/irqev.after
+wait $pid
+expect_eq "top --irq-events exits 0" 0 $?
+while read -r q before; do
+	[ "$q" -gt 0 ] || continue
+	after=$(awk -v q=$q '$1 == q { print $2 }' $T/irqev.after)
+	proc=$((after - before))
+	ns=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .hardirqs] | add // 0' $T/irqev.json)
+	nsirq=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .irqs] | add // 0' $T/irqev.json)
+	[ $proc -eq 0 ] && [ "$ns" -eq 0 ] && continue
+	if within_1pct $proc "$ns" && within_1pct "$ns" "$nsirq"; then
+		ok "--irq-events q$q: irq_handler_entry counted $ns = /proc/interrupts delta ($proc) = tnvme_irq ($nsirq) within 1 %"
+	else
+		not_ok "--irq-events q$q: irq_handler_entry counted $ns vs /proc/interrupts delta ($proc), tnvme_irq $nsirq"
+	fi
+done <$T/irqev.before
+check "no BPF program left after top --irq-events" no_programs_left
+# The stock driver: the handler's entry becomes its irq step.
+$NS top --driver nvme -C 0 --irq-events --json -i 1 -d 6 >$T/irqev-nvme.json 2>$T/irqev-nvme.err &
+pid=$!
+sleep 1.5
+irqs_of nvme0 >$T/irqev.before
+fio --name=irqevsys --filename=/dev/nvme0n1 --rw=randread --bs=4k --direct=1 \
+	--ioengine=io_uring --iodepth=16 --numjobs=2 --runtime=3 --time_based >/dev/null 2>&1
+sleep 0.3
+irqs_of nvme0 >$T/irqev.after
+wait $pid
+expect_eq "top --driver nvme --irq-events exits 0" 0 $?
+proc=$(join $T/irqev.before $T/irqev.after | awk '$1 > 0 { s += $3 - $2 } END { print s + 0 }')
+ns=$(jq -s '[.[].queues[] | select(.qid > 0) | .hardirqs] | add // 0' $T/irqev-nvme.json)
+if within_1pct "$proc" "$ns"; then
+	ok "--driver nvme --irq-events: irq_handler_entry counted $ns = /proc/interrupts delta ($proc) within 1 %"
+else
+	not_ok "--driver nvme --irq-events: irq_handler_entry counted $ns vs /proc/interrupts delta ($proc)"
+fi
+check "--driver nvme --irq-events: irq -> cqe measured from the handler's entry" \
+	sh -c "jq -s -e '[.[].queues[] | .latency[\"irq-cqe\"].count // 0] | add > 0' $T/irqev-nvme.json >/dev/null"
+
 check "no BPF program left at the end" no_programs_left
 cp $T/*.json $T/*.txt "$LABVM_OUT/" 2>/dev/null
 finish

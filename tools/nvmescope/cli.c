@@ -47,6 +47,10 @@ static void usage(FILE *f)
 "  -j, --json              one JSON object per line (docs/nvmescope-json.md)\n"
 "      --plain             top: plain lines even on a terminal\n"
 "      --no-bpf            irq: leave out the observed CPUs (OBSERVED)\n"
+"      --irq-events        top, lat, trace: count interrupts (and, for the stock\n"
+"                          driver, start its irq step) on irq:irq_handler_entry\n"
+"                          instead of /proc/interrupts; can hang a QEMU TCG guest\n"
+"                          with a thread per vCPU (see nvmescope(1))\n"
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              this help\n"
 "  -V, --version           the version\n"
@@ -119,7 +123,7 @@ static int parse_opcode(const char *arg, int *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_PLAIN = 256, OPT_NO_BPF };
+	enum { OPT_PLAIN = 256, OPT_NO_BPF, OPT_IRQ_EVENTS };
 	static const struct option longopts[] = {
 		{ "interval", required_argument, NULL, 'i' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -132,6 +136,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "plain", no_argument, NULL, OPT_PLAIN },
 		{ "no-bpf", no_argument, NULL, OPT_NO_BPF },
+		{ "irq-events", no_argument, NULL, OPT_IRQ_EVENTS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -227,6 +232,9 @@ int main(int argc, char **argv)
 		case OPT_NO_BPF:
 			o.no_bpf = true;
 			break;
+		case OPT_IRQ_EVENTS:
+			o.irq_events = true;
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -245,6 +253,8 @@ int main(int argc, char **argv)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
 	if (o.no_bpf && strcmp(cmd, "irq"))
 		return bad_usage("--no-bpf is for 'irq' only; '%s' needs BPF", cmd);
+	if (o.irq_events && !strcmp(cmd, "irq"))
+		return bad_usage("--irq-events is for top, lat and trace; '%s' counts from /proc/interrupts", cmd);
 
 	if (!strcmp(cmd, "top"))
 		return report_top(&o);

@@ -9,11 +9,11 @@
  * however it exits, the kernel drops the programs and links with the
  * file descriptors.
  *
- * The interrupts of each queue (and the CPUs that took them) are not
- * counted in BPF but read from /proc/interrupts next to the maps:
- * attaching to irq:irq_handler_entry live-patches the path every device
- * interrupt runs, which can hang a QEMU TCG guest (issue #4; see the top
- * of bpf/nvmescope.bpf.c).
+ * The interrupts of each queue (and the CPUs that took them) are read
+ * from /proc/interrupts next to the maps, unless --irq-events asks for a
+ * BPF program on irq:irq_handler_entry: attaching it live-patches the
+ * path every device interrupt runs, which can hang a QEMU TCG guest with
+ * a host thread per vCPU (issue #4; see the top of bpf/nvmescope.bpf.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -36,6 +36,7 @@ struct collector {
 	unsigned int ncpus;
 	enum ns_driver driver;
 	enum collect_mode mode;
+	bool irq_events;		/* hardirq counted in BPF (--irq-events) */
 	cmd_handler on_cmd;
 	void *ctx;
 	int stop;			/* set by on_cmd to end the trace */
@@ -114,7 +115,8 @@ static bool queue_exists(const struct nvme_queues *qs, enum ns_driver d,
 
 /*
  * Remember the interrupt of every queue the programs watch (same driver,
- * same -C/-q filter), to count its interrupts from /proc/interrupts.
+ * same -C/-q filter), to count its interrupts from /proc/interrupts - or,
+ * with --irq-events, tell the BPF side which queue each IRQ number is.
  */
 static int watch_irqs(struct collector *c, const struct options *o,
 		      const struct nvme_queues *qs)
@@ -135,6 +137,18 @@ static int watch_irqs(struct collector *c, const struct options *o,
 		c->irqs[c->nirqs].ctrl = q->ctrl;
 		c->irqs[c->nirqs].qid = q->qid;
 		c->nirqs++;
+		if (c->irq_events) {
+			__u32 key = q->irq;
+			__u32 slot = q->ctrl * c->skel->rodata->qid_count + q->qid;
+			int err;
+
+			if (slot >= c->nslots)
+				continue;
+			err = bpf_map__update_elem(c->skel->maps.irq_queues, &key, sizeof(key),
+						   &slot, sizeof(slot), BPF_ANY);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
@@ -222,6 +236,8 @@ static bool prog_wanted(const struct collector *c, const char *name)
 	    (!strcmp(name, "tnvme_dma_map") || !strcmp(name, "tnvme_dma_unmap") ||
 	     !strcmp(name, "tnvme_fetch")))
 		return false;
+	if (!strcmp(name, "irq_handler_entry"))
+		return c->irq_events;
 	if (c->driver == NS_DRIVER_TNVME)
 		return !strncmp(name, "tnvme_", 6);
 	return !strncmp(name, "nvme_", 5);
@@ -276,6 +292,7 @@ int collector_open(struct collector **out, const struct options *o,
 		goto fail;
 	c->driver = o->driver;
 	c->mode = mode;
+	c->irq_events = o->irq_events;
 	c->on_cmd = on_cmd;
 	c->ctx = ctx;
 	err = libbpf_num_possible_cpus();
@@ -291,6 +308,7 @@ int collector_open(struct collector **out, const struct options *o,
 	c->skel->rodata->filter_ctrl = o->ctrl;
 	c->skel->rodata->filter_qid = o->qid;
 	c->skel->rodata->filter_opcode = o->opcode;
+	c->skel->rodata->watched_driver = o->driver;
 	for (unsigned int i = 0; i < 16; i++)
 		c->skel->rodata->nvme_lba_shift[i] = nvme_lba_shift_of(NS_DRIVER_NVME, i);
 	if (mode == COLLECT_TRACE)
@@ -484,6 +502,8 @@ static int sample_irqs(struct collector *c, struct sample *s, size_t *cap)
 	uint64_t total;
 	size_t i;
 
+	if (c->irq_events)
+		return 0;	/* counted in BPF: collector_sample() */
 	if (proc_interrupts_read(&now))
 		return -1;
 	for (i = 0; i < c->nirqs; i++) {
@@ -544,6 +564,11 @@ int collector_sample(struct collector *c, struct sample *s)
 			q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
 			if (c->driver == NS_DRIVER_TNVME)
 				q->irq_by_cpu[cs] += cv->irq;
+			if (c->irq_events) {
+				q->hardirq_by_cpu[cs] += cv->hardirq;
+				if (c->driver == NS_DRIVER_NVME)
+					q->irq_by_cpu[cs] += cv->hardirq;
+			}
 			for (iv = 0; iv < NS_IV_COUNT; iv++)
 				if (st->hist[iv].count)
 					hist_add(&q->hist[iv], &st->hist[iv]);

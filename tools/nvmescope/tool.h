@@ -41,6 +41,7 @@ struct options {
 	bool verbose;
 	bool no_bpf;		/* irq: only /proc and /sys */
 	bool plain;		/* top: plain lines even on a terminal */
+	bool irq_events;	/* count interrupts on irq:irq_handler_entry */
 };
 
 int report_top(const struct options *o);
