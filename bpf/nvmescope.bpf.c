@@ -348,33 +348,49 @@ static __always_inline void track_end(struct queue_pcpu *q, struct ns_cmd *cmd)
 
 /* ---------------------------------------------- tnvme: submission side */
 
-SEC("raw_tp/tnvme_rq_start")
-int BPF_PROG(tnvme_rq_start, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
-	     u8 opcode, u32 bytes, u16 status)
+/*
+ * A command starts (tnvme_rq_start, nvme_setup_cmd): count it and, unless
+ * the opcode filter leaves it out, start tracking it.  NULL: not tracked.
+ */
+static __always_inline struct ns_cmd *command_start(__u32 ctrl, __u16 qid,
+						    __u16 cid, __u8 opcode,
+						    __u32 submit_cpu,
+						    enum ns_driver driver)
 {
 	__s64 slot = queue_slot(ctrl, qid);
 	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
 
 	if (slot < 0)
-		return 0;
+		return NULL;
 	q = queue_of(slot);
 	if (!q)
-		return 0;
+		return NULL;
 	q->s.c.rq_start++;
-	if (filter_opcode >= 0 && opcode != (u8)filter_opcode)
-		return 0;
+	if (filter_opcode >= 0 && opcode != (__u8)filter_opcode)
+		return NULL;
 	cmd = track_start(q, slot, cid);
 	if (!cmd)
-		return 0;
+		return NULL;
 	cmd->ts[NS_STEP_RQ_START] = bpf_ktime_get_ns();
 	cmd->ctrl = ctrl;
 	cmd->qid = qid;
 	cmd->cid = cid;
-	cmd->submit_cpu = cpu;
+	cmd->submit_cpu = submit_cpu;
 	cmd->opcode = opcode;
-	cmd->bytes = bytes;
-	cmd->driver = NS_DRIVER_TNVME;
+	cmd->driver = driver;
+	return cmd;
+}
+
+SEC("raw_tp/tnvme_rq_start")
+int BPF_PROG(tnvme_rq_start, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
+	     u8 opcode, u32 bytes, u16 status)
+{
+	struct ns_cmd *cmd = command_start(ctrl, qid, cid, opcode, cpu,
+					   NS_DRIVER_TNVME);
+
+	if (cmd)
+		cmd->bytes = bytes;
 	return 0;
 }
 
@@ -758,32 +774,15 @@ SEC("tracepoint/nvme/nvme_setup_cmd")
 int nvme_setup_cmd(struct nvme_setup_cmd_rec *rec)
 {
 	__u32 ctrl = rec->ctrl_id, shift;
-	__u16 qid = rec->qid, cid = rec->cid;
-	__s64 slot = queue_slot(ctrl, qid);
-	struct queue_pcpu *q;
-	struct ns_cmd *cmd;
 	__u8 opcode = rec->opcode;
+	struct ns_cmd *cmd;
 
-	if (slot < 0)
-		return 0;
-	q = queue_of(slot);
-	if (!q)
-		return 0;
-	q->s.c.rq_start++;
-	if (filter_opcode >= 0 && opcode != (__u8)filter_opcode)
-		return 0;
-	cmd = track_start(q, slot, cid);
+	cmd = command_start(ctrl, rec->qid, rec->cid, opcode,
+			    bpf_get_smp_processor_id(), NS_DRIVER_NVME);
 	if (!cmd)
 		return 0;
-	cmd->ts[NS_STEP_RQ_START] = bpf_ktime_get_ns();
-	cmd->ctrl = ctrl;
-	cmd->qid = qid;
-	cmd->cid = cid;
-	cmd->submit_cpu = bpf_get_smp_processor_id();
-	cmd->opcode = opcode;
-	cmd->driver = NS_DRIVER_NVME;
 	/* I/O read (0x02) or write (0x01): SLBA in cdw10-11, NLB-1 in cdw12 */
-	if (qid && (opcode == 0x01 || opcode == 0x02)) {
+	if (cmd->qid && (opcode == 0x01 || opcode == 0x02)) {
 		cmd->slba = le32_at(rec->cdw10) |
 			    ((__u64)le32_at(rec->cdw10 + 4) << 32);
 		cmd->nlb = (le32_at(rec->cdw10 + 8) & 0xffff) + 1;

@@ -23,6 +23,25 @@ no_irq_programs() {
 irqs_of() {
 	awk -v p="$1" '$NF ~ "^"p"q[0-9]+$" { s = 0; for (i = 2; i <= NF - 3; i++) if ($i ~ /^[0-9]+$/) s += $i; q = $NF; sub("^"p"q", "", q); print q, s }' /proc/interrupts
 }
+# check_irqs_per_queue BEFORE AFTER JSON WHAT: for each I/O queue, top's
+# interrupt counts (hardirqs; irqs = tnvme_irq runs) = the /proc/interrupts
+# delta between the irqs_of files BEFORE and AFTER, within 1 %
+check_irqs_per_queue() {
+	local q before after proc ns nsirq
+	while read -r q before; do
+		[ "$q" -gt 0 ] || continue
+		after=$(awk -v q=$q '$1 == q { print $2 }' "$2")
+		proc=$((after - before))
+		ns=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .hardirqs] | add // 0' "$3")
+		nsirq=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .irqs] | add // 0' "$3")
+		[ $proc -eq 0 ] && [ "$ns" -eq 0 ] && continue
+		if within_1pct $proc "$ns" && within_1pct $proc "$nsirq"; then
+			ok "$4 q$q: interrupts (hardirqs $ns, tnvme_irq $nsirq) = /proc/interrupts delta ($proc) within 1 %"
+		else
+			not_ok "$4 q$q: interrupts (hardirqs $ns, tnvme_irq $nsirq) vs /proc/interrupts delta ($proc)"
+		fi
+	done <"$1"
+}
 
 # ---------------------------------------------------------------- bad input
 $NS top -n 1 >/dev/null 2>$T/noload.err
@@ -157,23 +176,7 @@ if [ "$(cat /sys/module/tnvme/parameters/shadow_doorbells 2>/dev/null)" = N ]; t
 	check "shadow_doorbells=0: every doorbell update is an MMIO write" \
 		sh -c "jq -s -e '[.[].queues[] | .events | .sq_doorbell_mmio == .sq_doorbell and .cq_doorbell_mmio == .cq_doorbell] | all' $T/top.json >/dev/null"
 fi
-all=1
-while read -r q before; do
-	[ "$q" -gt 0 ] || continue
-	after=$(awk -v q=$q '$1 == q { print $2 }' $T/irq.after)
-	proc=$((after - before))
-	ns=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .hardirqs] | add // 0' $T/top.json)
-	nsirq=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .irqs] | add // 0' $T/top.json)
-	if [ $proc -eq 0 ] && [ "$ns" -eq 0 ]; then
-		continue
-	fi
-	if within_1pct $proc "$ns" && within_1pct $proc "$nsirq"; then
-		ok "q$q: interrupts in nvmescope top (hardirqs $ns, tnvme_irq $nsirq) = /proc/interrupts delta ($proc) within 1 %"
-	else
-		not_ok "q$q: interrupts in nvmescope top (hardirqs $ns, tnvme_irq $nsirq) vs /proc/interrupts delta ($proc)"
-		all=0
-	fi
-done <$T/irq.before
+check_irqs_per_queue $T/irq.before $T/irq.after $T/top.json "nvmescope top"
 # 4 jobs x iodepth 16, not pinned: any queue may hold more than 16
 max_infl=$(jq -s '[.[] | [.queues[].inflight] | add] | max' $T/top.json)
 if [ "${max_infl:-99}" -le 64 ]; then
@@ -262,19 +265,7 @@ sleep 0.5
 irqs_of tnvme0 >$T/irqev.after
 wait $pid
 expect_eq "top --irq-events exits 0" 0 $?
-while read -r q before; do
-	[ "$q" -gt 0 ] || continue
-	after=$(awk -v q=$q '$1 == q { print $2 }' $T/irqev.after)
-	proc=$((after - before))
-	ns=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .hardirqs] | add // 0' $T/irqev.json)
-	nsirq=$(jq -s --argjson q $q '[.[].queues[] | select(.qid == $q) | .irqs] | add // 0' $T/irqev.json)
-	[ $proc -eq 0 ] && [ "$ns" -eq 0 ] && continue
-	if within_1pct $proc "$ns" && within_1pct "$ns" "$nsirq"; then
-		ok "--irq-events q$q: irq_handler_entry counted $ns = /proc/interrupts delta ($proc) = tnvme_irq ($nsirq) within 1 %"
-	else
-		not_ok "--irq-events q$q: irq_handler_entry counted $ns vs /proc/interrupts delta ($proc), tnvme_irq $nsirq"
-	fi
-done <$T/irqev.before
+check_irqs_per_queue $T/irqev.before $T/irqev.after $T/irqev.json "top --irq-events (irq_handler_entry)"
 check "no BPF program left after top --irq-events" no_programs_left
 # The stock driver: the handler's entry becomes its irq step.
 $NS top --driver nvme -C 0 --irq-events --json -i 1 -d 6 >$T/irqev-nvme.json 2>$T/irqev-nvme.err &
