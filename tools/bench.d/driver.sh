@@ -50,6 +50,8 @@ summary() {
 	echo "RESULT driver.$w.$tag.tnvme_iops $b"
 	echo "RESULT driver.$w.$tag.ratio $(ratio "$b" "$a")"
 	echo "RESULT driver.$w.$tag.paired_ratio $(median </tmp/bench.$w.$tag.ratio)"
+	warn_slow_rounds "$w $tag, stock nvme" /tmp/bench.$w.$tag.stock
+	warn_slow_rounds "$w $tag, tnvme" /tmp/bench.$w.$tag.tnvme
 }
 
 # warm_up WORKLOAD: 2 s on each device, not counted.  The first run after

@@ -25,3 +25,15 @@ fio_iops() {
 	# terse v3: 5 = error, 8 = read IOPS, 49 = write IOPS
 	echo "$out" | awk -F';' '$5 != 0 { exit 1 } { printf "%d\n", $8 + $49 }'
 }
+
+# warn_slow_rounds WHAT FILE: one warning line when some rounds in FILE (one
+# IOPS figure per line) ran at under a third of the best round.  Seen now
+# and then under QEMU TCG, with either driver and with no fault of its own:
+# the device keeps answering, but at 1-2k IOPS for a whole round or
+# several (docs/troubleshooting.md, "make bench").  Medians absorb one such
+# round; when they are many the ratio says nothing, and this line says so.
+warn_slow_rounds() {
+	awk -v what="$1" '{ v[NR] = $1; if ($1 > best) best = $1 }
+		END { for (i = 1; i <= NR; i++) if (v[i] < best / 3) { n++; list = list " " i }
+		      if (n) printf "  WARNING: %s: %d of %d rounds (round%s) ran under a third of the best round (%d IOPS): a TCG slow spell, the ratio is unreliable; run the bench again\n", what, n, NR, list, best }' "$2"
+}

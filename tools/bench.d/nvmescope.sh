@@ -141,6 +141,9 @@ echo "RESULT nvmescope.work_ratio $(ratio "$traced" "$floor")"
 echo "RESULT nvmescope.cpu_percent $(median <$T/cpu)"
 echo "RESULT nvmescope.first_report_ms $first"
 echo "RESULT nvmescope.attach_ms $(median <$T/attach)"
+warn_slow_rounds "nvmescope, no tracer" $T/base
+warn_slow_rounds "nvmescope, empty programs" $T/floor
+warn_slow_rounds "nvmescope, top attached" $T/traced
 v1=$(awk -v r="$r" 'BEGIN { print (r >= 0.90) ? "meets" : "BELOW" }')
 v2=$(awk -v f="$first" 'BEGIN { print (f >= 0 && f <= 2000) ? "meets" : "MISSES" }')
 echo "  nvmescope: IOPS ratio $r ($v1 the 0.90 goal; empty programs on the same events alone: $(ratio "$floor" "$base")); first report after $first ms ($v2 the 2 s goal)"
