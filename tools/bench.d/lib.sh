@@ -30,7 +30,7 @@ fio_iops() {
 # IOPS figure per line) ran at under a third of the best round.  Seen now
 # and then under QEMU TCG, with either driver and with no fault of its own:
 # the device keeps answering, but at 1-2k IOPS for a whole round or
-# several (docs/troubleshooting.md, "make bench").  Medians absorb one such
+# several (docs/troubleshooting.md, "tools/bench").  Medians absorb one such
 # round; when they are many the ratio says nothing, and this line says so.
 warn_slow_rounds() {
 	awk -v what="$1" '{ v[NR] = $1; if ($1 > best) best = $1 }
