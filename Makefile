@@ -18,11 +18,14 @@
 # Variables: KVER (lab kernel version, default from linux-image-amd64),
 # KDIR (its headers), V=1 (show build commands).
 
+# Nothing here may depend on a package at parse time: "make check" and
+# "make demo" install the packages first (tools/deps) and only then run a
+# second make, which reads this file again with everything in place.  So
+# KVER and KDIR are recursive (=) and looked up when a recipe needs them,
+# and no $(wildcard) or := names a file a package brings.
 KVER ?= $(shell tools/lab-kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD := build
-
-export KVER KDIR
 
 # The parts that exist in this tree; a missing one is reported, not fatal.
 HAVE_DRIVER := $(wildcard driver/Makefile)
@@ -39,15 +42,16 @@ deps:
 # Each part builds only if its prerequisites are installed; "make deps" gets them.
 driver:
 ifneq ($(HAVE_DRIVER),)
+	@test -n "$(KVER)" || { echo "make: the lab kernel (linux-image-amd64) is not installed (run 'make deps')" >&2; exit 1; }
 	@test -d "$(KDIR)" || { echo "make: lab kernel headers not found in $(KDIR) (run 'make deps')" >&2; exit 1; }
-	$(MAKE) -C driver KDIR=$(KDIR)
+	$(MAKE) -C driver KVER=$(KVER) KDIR=$(KDIR)
 else
 	@echo "make: driver/ is not written yet: skipping the tnvme module"
 endif
 
 nvmescope:
 ifneq ($(HAVE_NVMESCOPE),)
-	$(MAKE) -C tools/nvmescope BUILD=$(abspath $(BUILD))
+	$(MAKE) -C tools/nvmescope BUILD=$(abspath $(BUILD)) KVER=$(KVER)
 else
 	@echo "make: tools/nvmescope is not written yet: skipping the tracer"
 endif
@@ -55,8 +59,10 @@ endif
 # checkpatch.pl is not in the headers package: take it from Debian's kernel
 # source tarball, once.  (The path contains "scripts" on purpose: that is
 # where kernel tools look for it.)
+# The tarball is looked up when the recipe runs (recursive =), not when make
+# reads this file: on a fresh machine it does not exist until tools/deps ran.
 CHECKPATCH := $(BUILD)/scripts/checkpatch.pl
-LINUX_SOURCE_TARBALL := $(firstword $(wildcard /usr/src/linux-source-*.tar.xz))
+LINUX_SOURCE_TARBALL = $(firstword $(wildcard /usr/src/linux-source-*.tar.xz))
 
 $(CHECKPATCH):
 	@test -n "$(LINUX_SOURCE_TARBALL)" || { echo "make: /usr/src/linux-source-*.tar.xz not found (run 'make deps')" >&2; exit 1; }
@@ -72,8 +78,10 @@ ifneq ($(HAVE_DRIVER),)
 	perl $(CHECKPATCH) --no-tree --strict --terse -f $(filter-out %.mod.c,$(wildcard driver/*.c driver/*.h))
 endif
 
-check: deps $(CHECKPATCH)
-	@$(MAKE) --no-print-directory all
+# The targets that install packages first: deps, then a new make that
+# reads this file (and the sub-Makefiles) with the packages in place.
+check: deps
+	@$(MAKE) --no-print-directory $(CHECKPATCH) all
 	@tests/run
 
 check-host: $(CHECKPATCH) all
