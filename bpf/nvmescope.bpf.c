@@ -8,22 +8,23 @@
  * queue).  In trace mode it also sends each finished command to user space
  * through a ring buffer.
  *
- * Why raw tracepoints for tnvme: a classic tracepoint program
+ * Why raw tracepoints, for both drivers: a classic tracepoint program
  * (SEC("tracepoint/...")) runs under one per-CPU guard shared by all such
  * programs; on Linux 6.1 an interrupt that arrives while, say, the
- * sq_write program runs on that CPU has its programs skipped, silently.
- * The submit side runs with interrupts enabled and the completion
- * interrupt usually lands on the submitting CPU, so that would lose a few
- * per cent of completions.  Raw tracepoint programs have a guard per
- * program, and a skipped run is counted (recursion_misses, shown by
- * nvmescope).  Their context is the TP_PROTO argument list of
- * driver/trace.h, one u64 per argument, which needs no BTF either - the
- * tnvme module has none.  tests/vm/nvmescope-layout.sh checks that every
- * value read here equals what tracefs prints for the same command.
+ * submit-side program runs on that CPU has its programs skipped, and
+ * nothing counts the skip.  The submit side runs with interrupts enabled
+ * and the completion interrupt usually lands on the submitting CPU, so
+ * that lost a few per cent of the stock driver's completions.  Raw
+ * tracepoint programs have a guard per program (only a program that
+ * would run inside itself is skipped), and the kernel counts each skip
+ * (recursion_misses, which nvmescope reports as lost.bpf_runs_skipped).
  *
- * The stock driver's events take pointers to driver structs, so for them
- * we read the classic record (tracepoint_records.h, checked against the
- * format files by the same test).
+ * Their context is the event's TP_PROTO argument list, one u64 per
+ * argument.  tnvme's arguments are plain integers (driver/trace.h), which
+ * needs no BTF - the tnvme module has none.  The stock driver's are
+ * pointers to its structs: nvme_core.h says how they are read.
+ * tests/vm/nvmescope-vm.sh checks that every value read here equals what
+ * tracefs prints for the same command.
  *
  * Why irq:irq_handler_entry only on request (--irq-events): attaching or
  * detaching a program live-patches the static key in
@@ -38,9 +39,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 
 #include "nvmescope.h"
-#include "tracepoint_records.h"
+#include "nvme_core.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -765,27 +767,53 @@ int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action)
 
 /* ------------------------------------------ the stock nvme driver */
 
+/* nvme_req(req): the driver's part of the request, after struct request */
+static __always_inline struct nvme_request___ns *nvme_req_of(struct request *req)
+{
+	return (void *)req + bpf_core_type_size(struct request);
+}
+
+/* The queue of a request, as nvme_req_qid() computes it. */
+static __always_inline __u16 nvme_qid_of(struct request *req)
+{
+	if (!BPF_CORE_READ(req, q, queuedata))
+		return 0;
+	return BPF_CORE_READ(req, mq_hctx, queue_num) + 1;
+}
+
+/* The queue's slot in the maps (< 0: filtered out or unknown). */
+static __always_inline __s64 nvme_slot_of(struct request *req)
+{
+	struct nvme_request___ns *nreq = nvme_req_of(req);
+
+	return queue_slot(BPF_CORE_READ(nreq, ctrl, instance), nvme_qid_of(req));
+}
+
 static __always_inline __u32 le32_at(const __u8 *p)
 {
 	return p[0] | (p[1] << 8) | (p[2] << 16) | ((__u32)p[3] << 24);
 }
 
-SEC("tracepoint/nvme/nvme_setup_cmd")
-int nvme_setup_cmd(struct nvme_setup_cmd_rec *rec)
+SEC("raw_tp/nvme_setup_cmd")
+int BPF_PROG(nvme_setup_cmd, struct request *req, void *sqe)
 {
-	__u32 ctrl = rec->ctrl_id, shift;
-	__u8 opcode = rec->opcode;
+	struct nvme_request___ns *nreq = nvme_req_of(req);
+	__u32 ctrl = BPF_CORE_READ(nreq, ctrl, instance), shift;
+	__u16 qid = nvme_qid_of(req), cid = 0;
+	__u8 opcode = 0, cdw10[12];
 	struct ns_cmd *cmd;
 
-	cmd = command_start(ctrl, rec->qid, rec->cid, opcode,
-			    bpf_get_smp_processor_id(), NS_DRIVER_NVME);
+	bpf_probe_read_kernel(&opcode, sizeof(opcode), sqe + SQE_OPCODE);
+	bpf_probe_read_kernel(&cid, sizeof(cid), sqe + SQE_CID);
+	cmd = command_start(ctrl, qid, cid, opcode, bpf_get_smp_processor_id(),
+			    NS_DRIVER_NVME);
 	if (!cmd)
 		return 0;
 	/* I/O read (0x02) or write (0x01): SLBA in cdw10-11, NLB-1 in cdw12 */
-	if (cmd->qid && (opcode == 0x01 || opcode == 0x02)) {
-		cmd->slba = le32_at(rec->cdw10) |
-			    ((__u64)le32_at(rec->cdw10 + 4) << 32);
-		cmd->nlb = (le32_at(rec->cdw10 + 8) & 0xffff) + 1;
+	if (qid && (opcode == 0x01 || opcode == 0x02) &&
+	    !bpf_probe_read_kernel(cdw10, sizeof(cdw10), sqe + SQE_CDW10)) {
+		cmd->slba = le32_at(cdw10) | ((__u64)le32_at(cdw10 + 4) << 32);
+		cmd->nlb = (le32_at(cdw10 + 8) & 0xffff) + 1;
 		shift = ctrl < 16 ? nvme_lba_shift[ctrl & 15] : 9;
 		cmd->bytes = cmd->nlb << (shift ? shift : 9);
 		cmd->write = opcode == 0x01;
@@ -807,10 +835,10 @@ int nvme_setup_cmd(struct nvme_setup_cmd_rec *rec)
  * starts another one.  A poll (e.g. the timeout path) looks like a
  * handler, so cqe_outside_irq stays 0.
  */
-SEC("tracepoint/nvme/nvme_sq")
-int nvme_sq(struct nvme_sq_rec *rec)
+SEC("raw_tp/nvme_sq")
+int BPF_PROG(nvme_sq, struct request *req, __le16 sq_head, int sq_tail)
 {
-	__s64 slot = queue_slot(rec->ctrl_id, rec->qid);
+	__s64 slot = nvme_slot_of(req);
 	struct queue_pcpu *q;
 	__u64 now;
 
@@ -832,11 +860,13 @@ int nvme_sq(struct nvme_sq_rec *rec)
 	return 0;
 }
 
-SEC("tracepoint/nvme/nvme_complete_rq")
-int nvme_complete_rq(struct nvme_complete_rq_rec *rec)
+SEC("raw_tp/nvme_complete_rq")
+int BPF_PROG(nvme_complete_rq, struct request *req)
 {
-	__u16 cid = rec->cid;
-	__s64 slot = queue_slot(rec->ctrl_id, rec->qid);
+	struct nvme_request___ns *nreq = nvme_req_of(req);
+	__s64 slot = nvme_slot_of(req);
+	void *sqe = BPF_CORE_READ(nreq, cmd);
+	__u16 cid = 0, status = BPF_CORE_READ(nreq, status);
 	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
 	__u32 idx;
@@ -848,7 +878,7 @@ int nvme_complete_rq(struct nvme_complete_rq_rec *rec)
 	if (!q)
 		return 0;
 	q->s.c.rq_end++;
-	if (rec->status)
+	if (status)
 		q->s.c.errors++;
 	/*
 	 * The reap is over; the requests of its CQEs (reap_pending) end
@@ -859,6 +889,7 @@ int nvme_complete_rq(struct nvme_complete_rq_rec *rec)
 	reaped = q->reap_pending;
 	if (reaped)
 		q->reap_pending--;
+	bpf_probe_read_kernel(&cid, sizeof(cid), sqe + SQE_CID);
 	cmd = cmd_started(slot, cid, &idx);
 	if (!cmd) {
 		if (filter_opcode < 0)
@@ -871,7 +902,7 @@ int nvme_complete_rq(struct nvme_complete_rq_rec *rec)
 		q->s.c.bytes_read += cmd->bytes;
 	cmd->ts[NS_STEP_RQ_END] = bpf_ktime_get_ns();
 	cmd->complete_cpu = bpf_get_smp_processor_id();
-	cmd->status = rec->status;
+	cmd->status = status;
 	if (reaped && q->irq_ts >= cmd->ts[NS_STEP_RQ_START]) {
 		cmd->ts[NS_STEP_IRQ] = q->irq_ts;
 		cmd->irq_cpu = cmd->complete_cpu;

@@ -19,10 +19,12 @@
 #      and records whether that first run succeeded and how long it took.
 #
 # Packages the machine itself stands on are kept and named: those dpkg
-# marks essential or of priority required/important, and the build
-# toolchain this shell and apt need (make, gcc, python3).  A package that
-# was already auto-removable before the rehearsal is marked manual first, so
-# the purge removes only what the toolkit brought.
+# marks essential or of priority required/important, the toolchain
+# (make, gcc, python3), and any toolkit package whose purge would take with
+# it a package someone installed by hand (e.g. xz-utils, which dpkg-dev and
+# so build-essential need).  A package that was already auto-removable
+# before the rehearsal is marked manual first, so the purge removes only
+# what the toolkit brought.
 #
 # Exit status: 0 when every first run succeeded; 1 when one failed; 2 on
 # bad usage.  The report ends with one line per command.
@@ -87,21 +89,43 @@ lab_kernel_packages() {
 		awk '$1 ~ /^ii/ { print $2 }'
 }
 
+# removed_by PACKAGE...: what "apt-get purge --autoremove" would remove.
+removed_by() {
+	apt-get -s purge --autoremove "$@" 2>/dev/null | awk '/^Purg /{ print $2 }'
+}
+
+# A package the machine needs: installed by hand (not as a dependency) and
+# not one of the toolkit's.  Purging a toolkit package that would take such
+# a package with it (xz-utils takes dpkg-dev and so build-essential) would
+# leave the machine worse than new, so that toolkit package is kept.
+needed_elsewhere() {
+	local p
+	for p in $(removed_by "$1"); do
+		case " ${CANDIDATES[*]} " in *" $p "*) continue ;; esac
+		apt-mark showauto "$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
 purge_packages() {
-	local p purge=() kept=() orphans log
+	local p by purge=() kept=() orphans log
 	log=$WORK/purge-$1.log
+	CANDIDATES=()
 	for p in $("$ROOT/tools/deps" --list) $(lab_kernel_packages); do
 		installed "$p" || continue
-		if base_package "$p"; then kept+=("$p"); else purge+=("$p"); fi
+		if base_package "$p"; then kept+=("$p"); else CANDIDATES+=("$p"); fi
+	done
+	# Whatever apt would already auto-remove is not the toolkit's: keep it.
+	orphans=$(apt-get -s autoremove 2>/dev/null | awk '/^Remv /{ print $2 }')
+	[ -z "$orphans" ] || apt-mark manual $orphans >"$log" 2>&1
+	for p in "${CANDIDATES[@]}"; do
+		if by=$(needed_elsewhere "$p"); then kept+=("$p (for $by)"); else purge+=("$p"); fi
 	done
 	echo "   kept (the machine stands on them): ${kept[*]:-none}"
 	if [ ${#purge[@]} -eq 0 ]; then
 		echo "   nothing to purge"
 		return 0
 	fi
-	# Whatever apt would already auto-remove is not the toolkit's: keep it.
-	orphans=$(apt-get -s autoremove 2>/dev/null | awk '/^Remv /{ print $2 }')
-	[ -z "$orphans" ] || apt-mark manual $orphans >"$log" 2>&1
 	echo "   purging ${#purge[@]} packages: ${purge[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get purge -y -q --autoremove "${purge[@]}" >>"$log" 2>&1 ||
 		{ echo "$PROG: apt-get purge failed (see $log)" >&2; exit 1; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# nvmescope in the lab VM: record layouts, argument order, counts against
-# fio and /proc/interrupts, one traced read in causal order, the stock
-# driver, and bad input.  One boot; the checks run in the guest.
+# nvmescope in the lab VM: argument order and the stock driver's CO-RE reads
+# against tracefs, exact counts against fio and /proc/interrupts (skipped
+# runs included), one traced read in causal order, and bad input.  One boot; the checks run in the guest.
 . tests/lib.sh
 test_setup
 if [ ! -x build/bin/nvmescope ]; then

@@ -263,6 +263,12 @@ int collector_open(struct collector **out, const struct options *o,
 		die_msg("this kernel has no BTF (/sys/kernel/btf/vmlinux): nvmescope needs CONFIG_DEBUG_INFO_BTF=y");
 		return EXIT_NO_BTF;
 	}
+	/* the stock driver's structs are read through nvme_core's BTF (nvme_core.h) */
+	if (o->driver == NS_DRIVER_NVME && driver_loaded(o->driver) &&
+	    access("/sys/kernel/btf/nvme_core", R_OK)) {
+		die_msg("the nvme_core module has no BTF (/sys/kernel/btf/nvme_core): --driver nvme needs CONFIG_DEBUG_INFO_BTF_MODULES=y");
+		return EXIT_NO_BTF;
+	}
 	if (!driver_loaded(o->driver)) {
 		if (o->driver == NS_DRIVER_TNVME)
 			die_msg("the tnvme module is not loaded: bind a controller with 'tnvme-bind' (or watch the stock driver with --driver nvme)");
@@ -460,21 +466,29 @@ static void add_counters(struct ns_counters *sum, const struct ns_counters *c)
 		dst[i] += src[i];
 }
 
-static uint64_t misses_of_programs(struct collector *c)
+/*
+ * The runs the kernel skipped, program by program: a raw tracepoint
+ * program is not run inside itself on one CPU, and the kernel counts each
+ * such skip in the program's recursion_misses (bpf_prog_info).
+ */
+static void misses_of_programs(struct collector *c, struct sample *s)
 {
 	struct bpf_program *prog;
-	uint64_t total = 0;
 
 	bpf_object__for_each_program(prog, c->skel->obj) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
 
+		if (!bpf_program__autoload(prog) || fd < 0 || s->nprogs >= NS_MAX_PROGS)
+			continue;
 		memset(&info, 0, sizeof(info));
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			total += info.recursion_misses;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		s->prog_name[s->nprogs] = bpf_program__name(prog);
+		s->prog_missed[s->nprogs++] = info.recursion_misses;
+		s->missed_runs += info.recursion_misses;
 	}
-	return total;
 }
 
 static bool counters_zero(const struct ns_counters *c)
@@ -582,7 +596,7 @@ int collector_sample(struct collector *c, struct sample *s)
 		for (cpu = 0; cpu < c->ncpus; cpu++)
 			s->drops[i] += dv[cpu];
 	}
-	s->missed_runs = misses_of_programs(c);
+	misses_of_programs(c, s);
 	if (s->n)
 		qsort(s->q, s->n, sizeof(s->q[0]), cmp_queue_sample);
 	ret = 0;
@@ -624,6 +638,12 @@ void sample_delta(struct sample *out, const struct sample *now,
 	for (i = 0; i < NS_DROP_COUNT; i++)
 		out->drops[i] = now->drops[i] - (before ? before->drops[i] : 0);
 	out->missed_runs = now->missed_runs - (before ? before->missed_runs : 0);
+	out->nprogs = now->nprogs;
+	for (i = 0; i < now->nprogs; i++) {
+		out->prog_name[i] = now->prog_name[i];
+		out->prog_missed[i] = now->prog_missed[i] -
+				      (before && i < before->nprogs ? before->prog_missed[i] : 0);
+	}
 	for (i = 0; i < now->n; i++) {
 		const struct queue_sample *a = &now->q[i];
 		const struct queue_sample *b = before ? find_queue(before, a->ctrl, a->qid) : NULL;

@@ -21,12 +21,18 @@ struct queue_sample {
 	struct ns_hist hist[NS_IV_COUNT];
 };
 
+#define NS_MAX_PROGS 16		/* programs in nvmescope.bpf.c, and more */
+
 struct sample {
 	double time_s;			/* CLOCK_MONOTONIC */
 	size_t n;
 	struct queue_sample *q;		/* sorted by (ctrl, qid) */
 	uint64_t drops[NS_DROP_COUNT];
 	uint64_t missed_runs;		/* BPF runs the kernel skipped (recursion) */
+	/* ... program by program (the attached ones, in the skeleton's order) */
+	unsigned int nprogs;
+	const char *prog_name[NS_MAX_PROGS];
+	uint64_t prog_missed[NS_MAX_PROGS];
 };
 
 enum collect_mode {

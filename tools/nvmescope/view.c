@@ -95,9 +95,10 @@ void format_number(char *buf, size_t len, double v, int precision)
 /*
  * Completions nvmescope did not see: a tracked command whose cid was
  * started again before its completion event came ("stale" in the BPF
- * counters).  With the stock driver this is the kernel skipping the
- * programs of an interrupt that arrived while another tracepoint program
- * ran on that CPU (on Linux 6.1 without counting it: docs/nvmescope.md).
+ * counters).  Every program is a raw tracepoint program, so the kernel
+ * runs it even when another one is running on that CPU, and counts the
+ * runs it skips (bpf_runs_skipped); a completion missed here is one of
+ * those, or a command that ended without its event (docs/nvmescope.md).
  */
 static uint64_t completions_missed(const struct sample *delta)
 {
@@ -112,6 +113,7 @@ static uint64_t completions_missed(const struct sample *delta)
 void print_losses(FILE *f, const struct sample *delta)
 {
 	uint64_t missed = completions_missed(delta);
+	const char *sep = " (";
 	bool any = false;
 	unsigned int i;
 
@@ -124,6 +126,14 @@ void print_losses(FILE *f, const struct sample *delta)
 	}
 	if (delta->missed_runs) {
 		fprintf(f, " bpf_runs_skipped=%llu", (unsigned long long)delta->missed_runs);
+		for (i = 0; i < delta->nprogs; i++) {
+			if (!delta->prog_missed[i])
+				continue;
+			fprintf(f, "%s%s=%llu", sep, delta->prog_name[i],
+				(unsigned long long)delta->prog_missed[i]);
+			sep = " ";
+		}
+		fputs(")", f);
 		any = true;
 	}
 	if (missed) {
@@ -141,6 +151,10 @@ void json_losses(struct json *j, const struct sample *delta)
 	for (i = 0; i < NS_DROP_COUNT; i++)
 		json_uint(j, drop_name(i), delta->drops[i]);
 	json_uint(j, "bpf_runs_skipped", delta->missed_runs);
+	json_object_begin(j, "bpf_runs_skipped_by_program");
+	for (i = 0; i < delta->nprogs; i++)
+		json_uint(j, delta->prog_name[i], delta->prog_missed[i]);
+	json_object_end(j);
 	json_uint(j, "completions_missed", completions_missed(delta));
 	json_object_end(j);
 }

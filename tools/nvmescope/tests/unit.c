@@ -6,20 +6,14 @@
  * lines like the rest of the test suite.
  *
  *   nvmescope-unit            run the tests
- *   nvmescope-unit --layout   print "system event field offset size" for
- *                             every hand-written tracepoint record field
- *                             (tests/vm/nvmescope-layout.guest.sh compares
- *                             them with the kernel's format files)
  */
 #include <math.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hist.h"
 #include "json.h"
 #include "procfs.h"
-#include "tracepoint_records.h"
 #include "view.h"
 
 static int failed;
@@ -41,48 +35,6 @@ static void check_str(const char *got, const char *want, const char *what)
 	putchar('\n');
 	if (!same)
 		failed++;
-}
-
-/* ------------------------------------------------------------ layout */
-
-#define FIELD(sys, ev, type, field) \
-	printf("%s %s %s %zu %zu\n", sys, ev, #field, offsetof(type, field), \
-	       sizeof(((type *)0)->field))
-
-static void print_layout(void)
-{
-	static const char *const common[] = { "nvme_setup_cmd", "nvme_complete_rq", "nvme_sq" };
-	unsigned int i;
-
-	for (i = 0; i < 3; i++) {
-		FIELD("nvme", common[i], struct tp_common, common_type);
-		FIELD("nvme", common[i], struct tp_common, common_flags);
-		FIELD("nvme", common[i], struct tp_common, common_preempt_count);
-		FIELD("nvme", common[i], struct tp_common, common_pid);
-	}
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, disk);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, ctrl_id);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, qid);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, opcode);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, flags);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, fctype);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, cid);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, nsid);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, metadata);
-	FIELD("nvme", "nvme_setup_cmd", struct nvme_setup_cmd_rec, cdw10);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, disk);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, ctrl_id);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, qid);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, cid);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, result);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, retries);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, flags);
-	FIELD("nvme", "nvme_complete_rq", struct nvme_complete_rq_rec, status);
-	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, ctrl_id);
-	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, disk);
-	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, qid);
-	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, sq_head);
-	FIELD("nvme", "nvme_sq", struct nvme_sq_rec, sq_tail);
 }
 
 /* ------------------------------------------------------------ parsers */
@@ -464,12 +416,50 @@ static void test_view_doorbells(void)
 	free(s);
 }
 
-int main(int argc, char **argv)
+/* ------------------------------------------------------------ losses */
+
+/* Skipped runs are named program by program, in the text and the JSON. */
+static void test_losses(void)
 {
-	if (argc > 1 && !strcmp(argv[1], "--layout")) {
-		print_layout();
-		return 0;
-	}
+	struct sample d = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	struct json j;
+
+	d.missed_runs = 3;
+	d.nprogs = 2;
+	d.prog_name[0] = "nvme_sq";
+	d.prog_name[1] = "irq_handler_entry";
+	d.prog_missed[1] = 3;
+	m = open_memstream(&buf, &len);
+	print_losses(m, &d);
+	fclose(m);
+	check_str(buf, "lost/unmatched: bpf_runs_skipped=3 (irq_handler_entry=3)\n",
+		  "lost line: skipped runs with the program that missed them");
+	free(buf);
+	buf = NULL;
+	m = open_memstream(&buf, &len);
+	json_init(&j, m);
+	json_object_begin(&j, NULL);
+	json_losses(&j, &d);
+	json_object_end(&j);
+	fclose(m);
+	check(buf && strstr(buf, "\"bpf_runs_skipped\":3,\"bpf_runs_skipped_by_program\":{\"nvme_sq\":0,\"irq_handler_entry\":3}"),
+	      "lost JSON: bpf_runs_skipped_by_program names every attached program");
+	free(buf);
+	buf = NULL;
+	d.missed_runs = 0;
+	d.prog_missed[1] = 0;
+	m = open_memstream(&buf, &len);
+	print_losses(m, &d);
+	fclose(m);
+	check_str(buf, "lost/unmatched: none\n", "lost line: none when nothing was skipped");
+	free(buf);
+}
+
+int main(void)
+{
 	test_cpulist();
 	test_queue_names();
 	test_proc_interrupts();
@@ -477,6 +467,7 @@ int main(int argc, char **argv)
 	test_hist();
 	test_json();
 	test_view_doorbells();
+	test_losses();
 	printf("# %d failed\n", failed);
 	return failed ? 1 : 0;
 }
