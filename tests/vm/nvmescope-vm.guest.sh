@@ -255,9 +255,13 @@ check "--driver nvme: completions_missed ($missed) <= skipped nvme_complete_rq r
 check "--driver nvme: steps it cannot see are null, end to end is measured" \
 	sh -c "jq -s -e '([.[].queues[] | .latency[\"sq_doorbell-irq\"] == null] | all) and ([.[].queues[] | .latency[\"rq_start-rq_end\"].count] | add > 0)' $T/nvme.json >/dev/null"
 # no irq_handler_entry: interrupts from /proc/interrupts, the handler's
-# start from the first CQE of each reap (bpf/nvmescope.bpf.c)
+# start from the first CQE of each reap (bpf/nvmescope.bpf.c).  Per
+# interval, a queue with interrupts has CQEs per interrupt; not the other
+# way round: /proc/interrupts is read just after the BPF maps, so the
+# CQEs of an interrupt taken in between count in the next interval, which
+# at the end of fio may have no interrupt of its own.
 check "--driver nvme: interrupts counted, CQEs per interrupt and irq -> cqe measured" \
-	sh -c "jq -s -e '([.[].queues[] | select(.qid > 0) | .irqs] | add > 0) and ([.[].queues[] | select(.qid > 0 and .completions > 0) | .cqes_per_irq != null and .irqs == .hardirqs] | all) and ([.[].queues[] | .latency[\"irq-cqe\"].count // 0] | add > 0)' $T/nvme.json >/dev/null"
+	sh -c "jq -s -e '([.[].queues[] | select(.qid > 0) | .irqs] | add > 0) and ([.[].queues[] | select(.qid > 0 and .irqs > 0) | .cqes_per_irq != null] | all) and ([.[].queues[] | .irqs == .hardirqs] | all) and ([.[].queues[] | .latency[\"irq-cqe\"].count // 0] | add > 0)' $T/nvme.json >/dev/null"
 check "--driver nvme: no doorbell event, MMIO doorbells null" \
 	sh -c "jq -s -e '[.[].queues[] | .sq_doorbells_mmio_per_s == null and .cq_doorbells_mmio_per_s == null and .doorbells_mmio_pct == null] | all' $T/nvme.json >/dev/null"
 
