@@ -15,6 +15,20 @@ if grep -q '^flags.* hypervisor' /proc/cpuinfo && ! grep -q kvm-clock /sys/devic
 		"$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 fi
 
+# How the kernel was entered, for tests/vm/platform.sh to compare with what
+# labvm said it booted: a bzImage boot leaves the image's own boot protocol
+# version in boot_params, while the kernel's PVH entry point fills in 2.12
+# itself (arch/x86/platform/pvh/enlighten.c).
+bp_version=$(cat /sys/kernel/boot_params/version)
+bz_version=$(printf '0x%04x' "$(od -An -t u2 --endian=little -j $((0x206)) -N 2 "/boot/vmlinuz-$(uname -r)" | tr -d ' ')")
+if [ "$bp_version" = "$bz_version" ]; then
+	echo bzImage >"$LABVM_OUT/kernel-entry"
+elif [ "$bp_version" = 0x020c ]; then
+	echo PVH >"$LABVM_OUT/kernel-entry"
+else
+	echo "unknown (boot protocol $bp_version, the bzImage's is $bz_version)" >"$LABVM_OUT/kernel-entry"
+fi
+
 io_irqs() { awk '$NF ~ /^nvme0q[1-9]/ { for (i = 2; i < NF - 2; i++) s += $i } END { print s + 0 }' /proc/interrupts; }
 before=$(io_irqs)
 fio --name=platform --filename="$LABVM_SYS_DEV" --rw=randread --bs=4k --direct=1 \

@@ -17,7 +17,8 @@ no_qemu_left() {
 
 # 1. The main boot: guest-side checks, device-side trace, QMP.
 qmp_sock=$TEST_DIR/qmp.sock
-vm_run --device-trace --qmp "$qmp_sock" --timeout 300 -- tests/vm/platform.guest.sh &
+vm_run --device-trace --qmp "$qmp_sock" --timeout 300 -- tests/vm/platform.guest.sh \
+	2> >(tee "$TEST_DIR/main.err" >&2) &
 vm_pid=$!
 if wait_for_file "$TEST_OUT/guest-ready" 200; then
 	reply=$(qmp "$qmp_sock" '{"execute":"query-status"}' '{"execute":"query-pci"}')
@@ -42,6 +43,21 @@ else
 fi
 check_device_trace_clean
 no_qemu_left "the main run"
+
+# The kernel image: labvm names the one it boots, the guest (platform.guest.sh)
+# recorded how it was entered, and a lab kernel built with CONFIG_PVH boots
+# as the PVH vmlinux (no decompressor to run under emulation).
+said=$(sed -n 's/^labvm: booting [^,]*, \(PVH vmlinux\|bzImage\) .*/\1/p' "$TEST_DIR/main.err")
+entered=$(cat "$TEST_OUT/kernel-entry" 2>/dev/null)
+expect_eq "the guest was entered the way labvm says it booted ('$said')" \
+	"${said% vmlinux}" "$entered"
+if grep -q '^CONFIG_PVH=y' "/boot/config-$(tools/lab-kver)"; then
+	if [ "$said" = "PVH vmlinux" ]; then
+		ok "labvm boots the lab kernel (CONFIG_PVH=y) as a PVH vmlinux"
+	else
+		not_ok "labvm boots the lab kernel (CONFIG_PVH=y) as '$said': $(grep -m1 'not a PVH vmlinux' "$TEST_DIR/main.err")"
+	fi
+fi
 
 # 2. The guest's exit status reaches the host.
 vm_run -q -- sh -c 'exit 7'
