@@ -52,6 +52,15 @@ test_setup() {
 	TEST_OUT=$TEST_DIR/out
 }
 
+# build_driver: make the tnvme module (a no-op when it is up to date) and
+# check it is there.  tests/run may run VM tests side by side: flock keeps
+# two kbuilds out of driver/ at once.
+build_driver() {
+	mkdir -p build
+	flock build/.driver.lock make -C driver -s >"$TEST_DIR/build.log" 2>&1
+	check "driver builds (make -C driver)" test -f driver/tnvme.ko
+}
+
 # vm_run [LABVM OPTIONS] -- COMMAND...: labvm run with this test's output
 # folder and fresh disks; sets VM_RC.
 vm_run() {

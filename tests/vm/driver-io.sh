@@ -7,8 +7,7 @@
 . tests/lib.sh
 test_setup
 
-make -C driver -s >"$TEST_DIR/build.log" 2>&1
-check "driver builds (make -C driver)" test -f driver/tnvme.ko
+build_driver
 
 vm_run --device-trace --mdts 10 --timeout 400 -- tests/vm/driver-io.guest.sh
 expect_eq "the guest half exits 0 with no kernel splat" 0 "$VM_RC"

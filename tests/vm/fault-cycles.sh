@@ -7,8 +7,7 @@
 . tests/lib.sh
 test_setup
 
-make -C driver -s >"$TEST_DIR/build.log" 2>&1
-check "driver builds (make -C driver)" test -f driver/tnvme.ko
+build_driver
 
 start=$SECONDS
 vm_run --device-trace --timeout 300 -- tests/vm/fault-cycles.guest.sh

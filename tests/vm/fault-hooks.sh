@@ -17,8 +17,7 @@ KDIR=/lib/modules/$KVER/build
 check "lab kernel lacks CONFIG_FAULT_INJECTION_DEBUG_FS (so the hook is compiled out there)" \
 	sh -c "! grep -q '^CONFIG_FAULT_INJECTION_DEBUG_FS=y' /boot/config-$KVER"
 
-make -C driver -s >"$TEST_DIR/build.log" 2>&1
-check "driver builds (make -C driver)" test -f driver/tnvme.ko
+build_driver
 check "the normal build does not reference should_fail" sh -c "! nm driver/irq.o | grep -qw should_fail"
 
 src=$TEST_DIR/src

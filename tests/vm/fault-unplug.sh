@@ -13,8 +13,7 @@
 test_setup
 sock=$TEST_DIR/qmp.sock
 
-make -C driver -s >"$TEST_DIR/build.log" 2>&1
-check "driver builds (make -C driver)" test -f driver/tnvme.ko
+build_driver
 
 start=$SECONDS
 vm_run --device-trace --qmp "$sock" --timeout 240 \
