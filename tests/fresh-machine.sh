@@ -102,7 +102,9 @@ needed_elsewhere() {
 	local p
 	for p in $(removed_by "$1"); do
 		case " ${CANDIDATES[*]} " in *" $p "*) continue ;; esac
-		apt-mark showauto "$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+		case " $AUTO_INSTALLED " in *" ${p%:*} "*) continue ;; esac
+		echo "$p"
+		return 0
 	done
 	return 1
 }
@@ -118,6 +120,7 @@ purge_packages() {
 	# Whatever apt would already auto-remove is not the toolkit's: keep it.
 	orphans=$(apt-get -s autoremove 2>/dev/null | awk '/^Remv /{ print $2 }')
 	[ -z "$orphans" ] || apt-mark manual $orphans >"$log" 2>&1
+	AUTO_INSTALLED=$(apt-mark showauto | tr '\n' ' ')
 	for p in "${CANDIDATES[@]}"; do
 		if by=$(needed_elsewhere "$p"); then kept+=("$p (for $by)"); else purge+=("$p"); fi
 	done
