@@ -2,6 +2,7 @@
 # make check-labs: run every lab's steps in the lab VM and check their
 # expected output (tools/lab run), then check that the solution driver
 # passes the exercise check the student skeletons are graded with.
+# tests/run: start first (the longest VM test: about 5-9 minutes under TCG)
 . tests/lib.sh
 test_setup
 
