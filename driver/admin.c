@@ -28,7 +28,7 @@
  * The direction of the data comes from the opcode (bit 0 set: host to
  * controller, see nvme_is_write()).
  *
- * Return: 0 on success, a positive NVMe status (SCT/SC, 4.2) if the
+ * Return: 0 on success, a positive NVMe status (SCT/SC, 3.3.3.2) if the
  * controller failed the command, or a negative errno if the command could
  * not be executed at all.
  */

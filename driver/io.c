@@ -574,7 +574,7 @@ static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 
 /*
  * NVMe status -> block layer status, one table.  The 15-bit status of a
- * CQE (4.2.3) is DNR (bit 14), M (13), CRD (12:11), SCT (10:8) and SC
+ * CQE (3.3.3.2) is DNR (bit 14), M (13), CRD (12:11), SCT (10:8) and SC
  * (7:0); the table matches SCT and SC.  "retry" marks statuses worth
  * sending again (when DNR is clear): the command did nothing wrong, the
  * path to the media failed.  Media errors are not retried: reading a bad

@@ -3,7 +3,7 @@
  * The completion path: from an interrupt to a finished request.
  *
  * When the controller has executed a command it writes a 16-byte
- * completion queue entry (CQE, 4.2) into the CQ at its tail and raises the
+ * completion queue entry (CQE, 3.3.3.2) into the CQ at its tail and raises the
  * CQ's MSI-X interrupt.  The handler then
  *
  *   1. walks the CQ from cq_head while entries carry the current phase tag,

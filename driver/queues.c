@@ -81,7 +81,7 @@ int tnvme_alloc_queue(struct tnvme_dev *dev, u16 qid, u16 depth)
 /*
  * Reset the host's view of a queue to "empty, first pass".
  *
- * The phase tag (3.3, and the P bit of the CQE, 4.2): the controller
+ * The phase tag (3.3, and the P bit of the CQE, 3.3.3.2): the controller
  * writes the inverse of the previous phase value every time it wraps
  * around the CQ.  The ring starts all zeroes, so on the first pass a new
  * entry has P = 1; after the host wraps, new entries have P = 0, and so

@@ -172,7 +172,7 @@ DEFINE_EVENT(tnvme_dma, tnvme_dma_unmap,
 /*
  * Step 5: one completion queue entry was found (its phase tag matched).
  * status is the CQE status field without the phase bit (bit 0), i.e.
- * SC in bits 7:0, SCT in bits 10:8, CRD, M, DNR above (4.2).
+ * SC in bits 7:0, SCT in bits 10:8, CRD, M, DNR above (3.3.3.2).
  */
 TRACE_EVENT(tnvme_cqe,
 	    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
