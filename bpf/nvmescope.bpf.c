@@ -865,10 +865,10 @@ int BPF_PROG(nvme_complete_rq, struct request *req)
 {
 	struct nvme_request___ns *nreq = nvme_req_of(req);
 	__s64 slot = nvme_slot_of(req);
-	void *sqe = BPF_CORE_READ(nreq, cmd);
-	__u16 cid = 0, status = BPF_CORE_READ(nreq, status);
+	__u16 cid = 0, status;
 	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
+	void *sqe;
 	__u32 idx;
 	__u16 reaped;
 
@@ -877,6 +877,8 @@ int BPF_PROG(nvme_complete_rq, struct request *req)
 	q = queue_of(slot);
 	if (!q)
 		return 0;
+	sqe = BPF_CORE_READ(nreq, cmd);
+	status = BPF_CORE_READ(nreq, status);
 	q->s.c.rq_end++;
 	if (status)
 		q->s.c.errors++;
