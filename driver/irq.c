@@ -71,17 +71,13 @@ static bool tnvme_drop_completion(struct tnvme_queue *q)
 /* Does the CQ slot at cq_head hold a new entry? */
 static bool tnvme_cqe_pending(struct tnvme_queue *q, u16 slot, u8 phase)
 {
-	bool pending;
-
-	/* LAB-TODO(04) begin: a CQE is new when its phase tag matches ours */
 	/*
-	 * The controller writes the whole entry; the status field's bit 0 is
-	 * the phase tag.  READ_ONCE: the controller changes this memory
-	 * behind the compiler's back, so really load it every time.
+	 * The controller writes the whole entry; the phase tag is bit 16 of
+	 * Dword 3, which <linux/nvme.h> reads as bit 0 of the 16-bit status.
+	 * READ_ONCE: the controller changes this memory behind the
+	 * compiler's back, so really load it every time.
 	 */
-	pending = (le16_to_cpu(READ_ONCE(q->cqes[slot].status)) & 1) == phase;
-	/* LAB-TODO(04) end */
-	return pending;
+	return (le16_to_cpu(READ_ONCE(q->cqes[slot].status)) & 1) == phase;
 }
 
 /*
