@@ -7,9 +7,15 @@
 #                   lab controller to tnvme, run fio and show nvmescope
 #   make check      install what is missing, build, run every test
 #   make vm         a shell in the lab VM
-#   make skeleton LAB=NN [DEST=dir]   a student copy of the driver for lab NN
-#   make check-lab LAB=NN [DIR=dir]   check a student's copy with lab NN's tests
-#   make check-labs run every lab's steps in the VM
+#   make check-lab LAB=NN [DIR=dir]   grade lab NN's exercise on your tree
+#                   (default: this one) or on DIR; DIR is not modified
+#   make skeleton LAB=NN [DEST=dir]   this project with lab NN's exercise
+#                   replaced by its stand-in (what a student starts from)
+#   make student-pack  the tarball a course hands out: every exercise a
+#                   stand-in, no answers, no instructor/ folder
+#   make check-labs run every lab's tasks in the VM
+#   make check-checkers  every exercise checker against the reference, the
+#                   skeleton and the committed wrong solutions (mutants)
 #   make check-faults  the fault-injection tests only
 #   make bench      tnvme against the stock driver, as ratios
 #   make deps       only install the Debian packages
@@ -32,7 +38,7 @@ HAVE_DRIVER := $(wildcard driver/Makefile)
 HAVE_NVMESCOPE := $(wildcard tools/nvmescope/Makefile)
 
 .PHONY: all deps driver nvmescope checkpatch check check-host check-vm \
-	check-labs check-lab check-faults skeleton demo vm bench clean help
+	check-labs check-lab check-checkers check-faults skeleton student-pack demo vm bench clean help
 
 all: driver nvmescope
 
@@ -104,6 +110,12 @@ check-lab: all
 check-labs: all
 	@tests/run host/labs vm/labs
 
+check-checkers: all
+	@tests/run vm/lab-checkers
+
+student-pack:
+	@tools/lab pack $(PACK)
+
 # The fault-tolerance tests (issue 6); "make check" runs them too.
 check-faults: all
 	@tests/run $(patsubst tests/%.sh,%,$(filter-out %.guest.sh,$(wildcard tests/vm/fault-*.sh)))
@@ -125,7 +137,7 @@ ifneq ($(HAVE_DRIVER),)
 	$(MAKE) -C driver KDIR=$(KDIR) clean
 endif
 	rm -rf $(BUILD)/bin $(BUILD)/bpf $(BUILD)/nvmescope $(BUILD)/tests $(BUILD)/labs \
-		$(BUILD)/skeleton $(BUILD)/bench $(BUILD)/labvm/runs $(BUILD)/labvm/out
+		$(BUILD)/skeleton $(BUILD)/student-pack $(BUILD)/bench $(BUILD)/labvm/runs $(BUILD)/labvm/out
 
 help:
 	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
