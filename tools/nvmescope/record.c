@@ -29,7 +29,7 @@ static void usage(FILE *f)
 {
 	fputs(
 "Usage: nvmescope record [-d SECONDS] [-C N] [-o FILE]\n"
-"Record every tnvme command, step by step with guest timestamps, into FILE\n"
+"Record every tnvme command, event by event with guest timestamps, into FILE\n"
 "for 'nvmescope merge' (the device side comes from labvm --device-trace).\n"
 "\n"
 "  -o, --output FILE       default $LABVM_OUT/host-trace.log, or ./host-trace.log\n"
