@@ -149,7 +149,7 @@ static void print_queues_text(const struct merged *m)
 		       us(sorted_percentile(q->devtime, q->ndevtime, 50)),
 		       us(sorted_percentile(q->devtime, q->ndevtime, 99)),
 		       us(sorted_percentile(q->devtime, q->ndevtime, 100)),
-		       "device time (what 'nvmescope top' can only show whole)");
+		       "doorbell MMIO to MSI-X (top's device time also holds the delivery to the handler)");
 	}
 }
 

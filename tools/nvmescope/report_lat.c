@@ -60,7 +60,7 @@ static void print_text(const struct options *o, const struct sample *d)
 			printf("\n%s -> %s  (%s)\n", interval_from(iv), interval_to(iv),
 			       interval_help(iv));
 			if (!interval_visible(o->driver, iv)) {
-				printf("    n/a: the %s driver has no event for this step\n",
+				printf("    n/a: the %s driver has no event at one end of this interval\n",
 				       driver_name(o->driver));
 				continue;
 			}

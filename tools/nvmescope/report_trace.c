@@ -102,7 +102,7 @@ static void print_text(struct trace *t, const struct ns_cmd *cmd)
 		if (!step_visible(cmd->driver, i))
 			break;
 	if (i < NS_STEP_COUNT)
-		printf("  (not visible with the %s driver: sq_write, doorbells, dma, cqe, fetch)\n",
+		printf("  (not visible with the %s driver: sq_write, sq_doorbell, cq_doorbell, dma_map, dma_unmap, cqe, fetch)\n",
 		       driver_name(cmd->driver));
 	putchar('\n');
 	fflush(stdout);

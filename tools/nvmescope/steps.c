@@ -39,7 +39,7 @@ static const struct {
 	[NS_IV_SQ_WRITE_SQ_DOORBELL] = { NS_STEP_SQ_WRITE, NS_STEP_SQ_DOORBELL,
 		"command waits in the SQ for its batch's doorbell" },
 	[NS_IV_SQ_DOORBELL_IRQ] = { NS_STEP_SQ_DOORBELL, NS_STEP_IRQ,
-		"device time: fetch, execute, post CQE, MSI-X, handler start" },
+		"device time: the steps fetch, dma, cq_post, irq, then the handler's start" },
 	[NS_IV_IRQ_CQE] = { NS_STEP_IRQ, NS_STEP_CQE,
 		"handler start to this CQE (earlier CQEs of the batch)" },
 	[NS_IV_CQE_CQ_DOORBELL] = { NS_STEP_CQE, NS_STEP_CQ_DOORBELL,
