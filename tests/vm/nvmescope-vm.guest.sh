@@ -135,7 +135,7 @@ wait $pid
 rc=$?
 echo 0 > $TRACEFS/events/tnvme/enable
 expect_eq "trace -c 1 -o read exits 0" 0 $rc
-steps=$(jq -r '[.steps[].step] | join(",")' $T/trace.json 2>/dev/null)
+steps=$(jq -r '[.events[].event] | join(",")' $T/trace.json 2>/dev/null)
 expect_eq "trace of one 4 KiB read: all steps in causal order" \
 	"rq_start,dma_map,sq_write,sq_doorbell,irq,cqe,fetch,rq_end,dma_unmap,cq_doorbell" "$steps"
 cid=$(jq -r .cid $T/trace.json)
@@ -279,7 +279,7 @@ wait $pid
 echo 0 > $TRACEFS/events/nvme/nvme_setup_cmd/enable
 echo 0 > $TRACEFS/events/nvme/nvme_complete_rq/enable
 expect_eq "--driver nvme trace of one read: rq_start, irq, rq_end" "rq_start,irq,rq_end" \
-	"$(jq -r '[.steps[].step] | join(",")' $T/nvme-trace.json 2>/dev/null)"
+	"$(jq -r '[.events[].event] | join(",")' $T/nvme-trace.json 2>/dev/null)"
 cid=$(jq -r .cid $T/nvme-trace.json)
 # nvme_setup_cmd: nvme0: disk=nvme0n1, qid=2, cmdid=..., nsid=1, ..., cmd=(nvme_cmd_read slba=792, len=7, ...)
 line=$(grep "nvme_setup_cmd:.* cmdid=$cid," $TRACEFS/trace | grep 'nvme_cmd_read' | tail -1)

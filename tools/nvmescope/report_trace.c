@@ -88,7 +88,7 @@ static void print_text(struct trace *t, const struct ns_cmd *cmd)
 	ctrl_label(cmd->driver, cmd->ctrl, label, sizeof(label));
 	printf("%s q%u cid %u %s\n", label, cmd->qid, cmd->cid,
 	       opcode_name(cmd->qid, cmd->opcode));
-	printf("  %12s %10s %10s  %-12s %s\n", "TIME(us)", "+START", "+PREV", "STEP", "DETAIL");
+	printf("  %12s %10s %10s  %-12s %s\n", "TIME(us)", "+START", "+PREV", "EVENT", "DETAIL");
 	for (i = 0; i < n; i++) {
 		__u64 ts = cmd->ts[order[i]];
 		char detail[96];
@@ -142,12 +142,12 @@ static void print_json(struct trace *t, const struct ns_cmd *cmd)
 	json_uint(&j, "complete_cpu", cmd->complete_cpu);
 	json_uint(&j, "sq_doorbell_cmds", cmd->sq_doorbell_cmds);
 	json_uint(&j, "cq_doorbell_cqes", cmd->cq_doorbell_cqes);
-	json_array_begin(&j, "steps");
+	json_array_begin(&j, "events");
 	for (i = 0; i < n; i++) {
 		__u64 ts = cmd->ts[order[i]];
 
 		json_object_begin(&j, NULL);
-		json_string(&j, "step", step_name(order[i]));
+		json_string(&j, "event", step_name(order[i]));
 		json_uint(&j, "t_ns", ts - t->first_ts);
 		json_uint(&j, "since_start_ns", ts - cmd->ts[order[0]]);
 		json_uint(&j, "since_prev_ns", i ? ts - cmd->ts[order[i - 1]] : 0);
