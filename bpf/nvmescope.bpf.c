@@ -482,6 +482,29 @@ int BPF_PROG(tnvme_sq_doorbell, u32 ctrl, u16 qid, u16 tail, u16 cmds, bool mmio
 	return 0;
 }
 
+/* LAB-TODO(10) begin: count tnvme_sq_level events and their used= */
+/*
+ * SQ slots in use at a tail doorbell, as the host knew them: count the
+ * events and add up "used"; user space divides (SQ_USED).  The arguments
+ * come in the order of the driver's TP_PROTO, as raw integers.
+ */
+SEC("raw_tp/tnvme_sq_level")
+int BPF_PROG(tnvme_sq_level, u32 ctrl, u16 qid, u16 sq_head, u16 used)
+{
+	__s64 slot = queue_slot(ctrl, qid);
+	struct queue_pcpu *q;
+
+	if (slot < 0)
+		return 0;
+	q = queue_of(slot);
+	if (q) {
+		q->s.c.sq_level++;
+		q->s.c.sq_level_used += used;
+	}
+	return 0;
+}
+/* LAB-TODO(10) end */
+
 /* ---------------------------------------------- tnvme: completion side */
 
 SEC("raw_tp/tnvme_irq")

@@ -105,6 +105,10 @@ struct ns_counters {
 	__u64 irq;		/* the driver's own irq event (tnvme_irq) */
 	__u64 irq_cqes;		/* CQEs visible when the handler started */
 	__u64 hardirq;		/* interrupts of this queue's vector */
+	/* LAB-TODO(10) begin: two counters for tnvme_sq_level */
+	__u64 sq_level;		/* tnvme_sq_level events (one per SQ doorbell) */
+	__u64 sq_level_used;	/* ... the sum of their "used" */
+	/* LAB-TODO(10) end */
 };
 
 /* Lost or unmatched events, per CPU; index = enum ns_drop. */

@@ -164,34 +164,25 @@ out:
 }
 
 /*
- * Set Features, Number of Queues (5.27.1, Feature 07h).  Dword 11 asks
- * for NSQR submission queues (bits 15:0) and NCQR completion queues
- * (bits 31:16); dword 0 of the completion grants NSQA and NCQA.  All four
- * are 0-based.
- * We need pairs, so the usable count is the smaller of the two, plus one.
+ * Set Features, Number of Queues (Feature Identifier 07h, NVMe 2.0
+ * section 5.27.1.5): send @dword11 as the caller built it (NCQR in bits
+ * 31:16, NSQR in bits 15:0) and return the completion's dword 0 in
+ * @dword0 (NCQA and NSQA, the same layout).  What to ask for and what to
+ * make of the answer is tnvme_pick_queue_count()'s business (probe.c).
  */
-int tnvme_set_queue_count(struct tnvme_dev *dev, unsigned int wanted,
-			  unsigned int *granted)
+int tnvme_set_queue_count(struct tnvme_dev *dev, u32 dword11, u32 *dword0)
 {
 	struct nvme_command c = { };
-	u32 q = wanted - 1;
 	u64 result;
-	u32 dw0;
 	int ret;
 
 	c.features.opcode = nvme_admin_set_features;
 	c.features.fid = cpu_to_le32(NVME_FEAT_NUM_QUEUES);
-	c.features.dword11 = cpu_to_le32(q | (q << 16));
+	c.features.dword11 = cpu_to_le32(dword11);
 	ret = tnvme_submit_sync(dev, &c, NULL, 0, &result);
-	if (ret)
-		return ret;
-
-	dw0 = lower_32_bits(result);
-	*granted = min(dw0 & 0xffff, dw0 >> 16) + 1;
-	dev_info(&dev->pdev->dev,
-		 "Number of Queues: requested %u, granted %u SQs / %u CQs\n",
-		 wanted, (dw0 & 0xffff) + 1, (dw0 >> 16) + 1);
-	return 0;
+	if (!ret)
+		*dword0 = lower_32_bits(result);
+	return ret;
 }
 
 /* Identify Namespace (CNS 00h, 5.17.2.1). */

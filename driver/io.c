@@ -5,11 +5,13 @@
  * blk-mq calls tnvme_queue_rq() for every request, on the hardware queue
  * (= our I/O queue) mapped to the submitting CPU.  For each request we
  *
- *   1. build the NVMe command (read, write, flush, discard, write zeroes,
- *      or a ready-made passthrough command),
- *   2. DMA-map its data and describe the pages with PRPs (4.1),
- *   3. copy the command into the SQ slot at sq_tail,
- *   4. ring the SQ tail doorbell - now, or once the batch is complete.
+ *   - build the NVMe command (read, write, flush, discard, write zeroes,
+ *     or a ready-made passthrough command),
+ *   - DMA-map its data and describe the pages with PRPs (4.1); this only
+ *     prepares the controller's dma step, which comes after its fetch,
+ *   - copy the command into the SQ slot at sq_tail: the sq_write step,
+ *   - ring the SQ tail doorbell, now or once the batch is complete: the
+ *     sq_doorbell step.
  *
  * The completion side is in irq.c.
  */
@@ -20,7 +22,7 @@
 #include "trace.h"
 
 /* ---------------------------------------------------------------------
- * Step 1: the command.
+ * Building the command.
  */
 
 static struct tnvme_ns *tnvme_req_ns(struct request *req)
@@ -131,7 +133,8 @@ static blk_status_t tnvme_setup_cmd(struct request *req)
 }
 
 /* ---------------------------------------------------------------------
- * Step 2: data mapping with PRPs (4.1).
+ * Data mapping with PRPs (4.1).  Not the dma step: the host only makes
+ * the pages reachable and lists them; the controller moves the data later.
  *
  * A PRP entry is the bus address of (part of) one controller memory page.
  * The rules the controller relies on:
@@ -142,7 +145,7 @@ static blk_status_t tnvme_setup_cmd(struct request *req)
  *   - Otherwise PRP2 points to a PRP list: a page of entries, one per
  *     remaining data page.  If the data needs more entries than a list
  *     page holds, the last entry of the page points to the next list page.
- * So the data must be contiguous in "controller page" steps: every
+ * So the data must be contiguous in whole controller pages: every
  * segment but the first starts on a page boundary and every segment but
  * the last ends on one.  The block layer guarantees this because we set
  * a virtual boundary of 4 KiB on our queues (tnvme_set_queue_limits()).
@@ -217,7 +220,7 @@ static blk_status_t tnvme_setup_prps(struct tnvme_dev *dev,
 	if (len <= first)
 		return BLK_STS_OK;		/* fits in PRP1's page */
 
-	/* Step to the start of the second page. */
+	/* Move on to the start of the second page. */
 	len -= first;
 	seg_len -= min(seg_len, first);
 	addr += first;
@@ -395,7 +398,8 @@ void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req)
 }
 
 /* ---------------------------------------------------------------------
- * Steps 3 and 4: the submission queue and its doorbell (3.3).
+ * The sq_write and sq_doorbell steps: the submission queue and its
+ * doorbell (3.3).
  */
 
 /* Copy one command into the SQ slot at the tail and advance the tail. */
@@ -408,6 +412,9 @@ static void tnvme_sq_copy_cmd(struct tnvme_queue *q, struct nvme_command *c,
 			     le32_to_cpu(c->common.nsid), slba, nlb, data_len);
 	if (++q->sq_tail == q->depth)
 		q->sq_tail = 0;		/* the SQ is a ring: wrap */
+	/* LAB-TODO(10) begin: note the SQ head the host knows, before the doorbell */
+	q->sq_head_at_copy = READ_ONCE(q->sq_head);
+	/* LAB-TODO(10) end */
 }
 
 /*
@@ -465,14 +472,38 @@ static void tnvme_write_sq_db(struct tnvme_queue *q, bool force)
 	/* LAB-TODO(05) end */
 }
 
+/*
+ * After each tnvme_write_sq_db(), with q->sq_lock held: if it rang the
+ * doorbell (the tail it last wrote is the tail now), fire tnvme_sq_level,
+ * how many SQ slots were in use as far as the host knew when it rang (lab
+ * 10).  The SQ head is the one noted when the last command was copied,
+ * before the doorbell: read after it, a completion handled meanwhile on
+ * another CPU could already count commands of this very doorbell as
+ * fetched.
+ */
+static void tnvme_trace_sq_level(struct tnvme_queue *q)
+{
+	/* LAB-TODO(10) begin: if the doorbell was rung, trace the SQ slots in use */
+	u16 head = q->sq_head_at_copy;
+
+	if (q->last_sq_tail != q->sq_tail || !trace_tnvme_sq_level_enabled())
+		return;
+	/* slots head .. tail - 1 of the ring, this doorbell's commands included */
+	trace_tnvme_sq_level(q->dev->instance, q->qid, head,
+			     (q->sq_tail + q->depth - head) % q->depth);
+	/* LAB-TODO(10) end */
+}
+
 /* blk-mq: the batch is over, ring the doorbell if we held it back. */
 static void tnvme_commit_rqs(struct blk_mq_hw_ctx *hctx)
 {
 	struct tnvme_queue *q = hctx->driver_data;
 
 	spin_lock(&q->sq_lock);
-	if (q->sq_tail != q->last_sq_tail)
+	if (q->sq_tail != q->last_sq_tail) {
 		tnvme_write_sq_db(q, true);
+		tnvme_trace_sq_level(q);
+	}
 	spin_unlock(&q->sq_lock);
 }
 
@@ -568,6 +599,7 @@ static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 	spin_lock(&q->sq_lock);
 	tnvme_sq_copy_cmd(q, &iod->cmd, slba, nlb, bytes);
 	tnvme_write_sq_db(q, bd->last);
+	tnvme_trace_sq_level(q);
 	spin_unlock(&q->sq_lock);
 	return BLK_STS_OK;
 }
@@ -732,15 +764,20 @@ static int tnvme_admin_init_hctx(struct blk_mq_hw_ctx *hctx, void *data,
 }
 
 /*
- * Map CPUs to hardware queues the way the MSI-X vectors were spread:
- * a CPU submits to the queue whose interrupt is affine to it.  Offset 1
- * skips the admin vector.
+ * Which CPUs submit to which hardware queue (blk-mq's map: CPU -> hardware
+ * context; context i is I/O queue i + 1).  It must follow the managed
+ * affinity the IRQ core gave the MSI-X vectors (tnvme_setup_irq_vectors()),
+ * so that a queue's interrupt fires on a CPU that submits to that queue
+ * and each completion is handled where its request was issued.
  */
 static void tnvme_map_queues(struct blk_mq_tag_set *set)
 {
+	/* LAB-TODO(06) begin: map each CPU to the queue whose vector is affine to it */
 	struct tnvme_dev *dev = set->driver_data;
 
+	/* Queue i + 1 raises vector i + 1: skip vector 0, the admin queue's. */
 	blk_mq_pci_map_queues(&set->map[HCTX_TYPE_DEFAULT], dev->pdev, 1);
+	/* LAB-TODO(06) end */
 }
 
 const struct blk_mq_ops tnvme_admin_mq_ops = {
@@ -767,7 +804,9 @@ const struct blk_mq_ops tnvme_io_mq_ops = {
  */
 void tnvme_set_queue_limits(struct tnvme_dev *dev, struct request_queue *q)
 {
+	/* LAB-TODO(08) begin: the transfer limit from MDTS */
 	blk_queue_max_hw_sectors(q, dev->max_xfer >> SECTOR_SHIFT);
+	/* LAB-TODO(08) end */
 	blk_queue_max_segments(q, TNVME_MAX_SEGS);
 	blk_queue_virt_boundary(q, TNVME_CTRL_PAGE_SIZE - 1);
 	blk_queue_dma_alignment(q, 3);

@@ -3,13 +3,15 @@
  * The completion path: from an interrupt to a finished request.
  *
  * When the controller has executed a command it writes a 16-byte
- * completion queue entry (CQE, 3.3.3.2) into the CQ at its tail and raises the
- * CQ's MSI-X interrupt.  The handler then
+ * completion queue entry (CQE, 3.3.3.2) into the CQ at its tail (the
+ * cq_post step) and sends the CQ's MSI-X interrupt (the irq step).  The
+ * handler starts once that interrupt is delivered, and then
  *
- *   1. walks the CQ from cq_head while entries carry the current phase tag,
- *   2. for each entry finds the request by its command id, saves status
- *      and result, unmaps the data and hands the request to blk-mq,
- *   3. writes the new head to the CQ head doorbell, once for the batch.
+ *   - walks the CQ from cq_head while entries carry the current phase tag,
+ *   - for each entry finds the request by its command id, saves status
+ *     and result, unmaps the data and hands the request to blk-mq,
+ *   - writes the new head to the CQ head doorbell, once for the batch:
+ *     the cq_doorbell step.
  *
  * There is no register to read: the phase tag in the entry itself says
  * whether it is new (see tnvme_init_queue_state() in queues.c).
@@ -150,8 +152,14 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot,
 	 * SQHD: how far the controller has consumed our SQ.  We never need
 	 * it for flow control (blk-mq's tag depth keeps the SQ from
 	 * overflowing), but it shows how far the controller has fetched.
+	 * The fetch step itself happened long before; we learn of it only
+	 * now, so this event is the host's late view of it.
 	 */
 	trace_tnvme_fetch(dev->instance, q->qid, sq_head);
+	/* LAB-TODO(10) begin: keep the SQ head for tnvme_sq_level */
+	/* the submit side reads it under sq_lock, which we do not take */
+	WRITE_ONCE(q->sq_head, sq_head);
+	/* LAB-TODO(10) end */
 
 	/*
 	 * The command id is the request's tag.  A broken controller could

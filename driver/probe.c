@@ -18,7 +18,8 @@
  *
  * and tnvme_remove() undoes it all in reverse.
  *
- * Where the other steps live:
+ * Where the rest lives (the driver's steps of a request, sq_write,
+ * sq_doorbell and cq_doorbell, are in io.c and irq.c):
  *   queues.c     queue memory, doorbells, MSI-X, create/delete I/O queues
  *   admin.c      synchronous admin commands (Identify, Set Features)
  *   io.c         blk-mq: turning a struct request into an NVMe command
@@ -331,19 +332,44 @@ static int tnvme_start_admin_queue(struct tnvme_dev *dev)
 
 /*
  * Ask for queues and decide how many I/O queues to use:
- * min(online CPUs, what the controller grants, the io_queues parameter).
- * More queues than CPUs would never be used by blk-mq's CPU mapping.
+ * min(online CPUs, the io_queues parameter, what the controller grants).
+ * More queues than CPUs would never be used by blk-mq's CPU mapping; more
+ * than granted, the controller refuses to create.
+ * (tnvme_setup_irq_vectors() lowers the count again if fewer MSI-X
+ * vectors are available.)
  */
 static int tnvme_pick_queue_count(struct tnvme_dev *dev, unsigned int *nr)
 {
+	/* LAB-TODO(03) begin: ask for queue pairs, decode the grant, pick the count */
 	unsigned int wanted = min(num_online_cpus(), tnvme_io_queues);
-	unsigned int granted;
+	unsigned int nsqa, ncqa;
+	u32 dw0;
 	int ret;
 
-	ret = tnvme_set_queue_count(dev, wanted, &granted);
+	/* NSQR in bits 15:0, NCQR in bits 31:16, both 0's based (5.27.1.5) */
+	ret = tnvme_set_queue_count(dev, (wanted - 1) << 16 | (wanted - 1), &dw0);
 	if (ret)
 		return ret;
-	*nr = min(wanted, granted);
+	/* NSQA and NCQA: the same layout in dword 0, 0's based too */
+	nsqa = (dw0 & 0xffff) + 1;
+	ncqa = (dw0 >> 16) + 1;
+	dev_info(&dev->pdev->dev,
+		 "Number of Queues: requested %u, granted %u SQs / %u CQs\n",
+		 wanted, nsqa, ncqa);
+	/* Queue n is SQ n with CQ n: never more pairs than either count. */
+	*nr = min3(wanted, nsqa, ncqa);
+	/* LAB-TODO(03) end */
+
+	/*
+	 * dev->queues (probe) has room for one I/O queue per possible CPU and
+	 * at most io_queues: refuse a count outside it rather than overrun it.
+	 */
+	if (*nr < 1 || *nr > min(num_possible_cpus(), tnvme_io_queues)) {
+		dev_err(&dev->pdev->dev,
+			"%u I/O queues picked, but the queue array holds 1 to %u\n",
+			*nr, min(num_possible_cpus(), tnvme_io_queues));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -512,7 +538,7 @@ void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown)
 }
 
 /*
- * tnvme_reset_work - the controller reset, step by step.  Runs on
+ * tnvme_reset_work - the controller reset, in order.  Runs on
  * tnvme_wq in state RESETTING; whoever moved the state there queued it.
  *
  *   1. disable the controller and cancel (requeue) everything in flight
@@ -522,7 +548,7 @@ void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown)
  *      (5.27.1.7: the value does not survive a reset); Create I/O CQs/SQs
  *   4. LIVE; unquiesce the namespaces: the requeued requests go out
  *
- * If a step fails the controller is DEAD: requests fail at once.
+ * If any of these fails the controller is DEAD: requests fail at once.
  */
 static void tnvme_reset_work(struct work_struct *work)
 {

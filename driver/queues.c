@@ -92,6 +92,10 @@ void tnvme_init_queue_state(struct tnvme_queue *q)
 {
 	q->sq_tail = 0;
 	q->last_sq_tail = 0;
+	/* LAB-TODO(10) begin: an empty SQ: the host's head starts at the tail */
+	q->sq_head = 0;
+	q->sq_head_at_copy = 0;
+	/* LAB-TODO(10) end */
 	q->cq_head = 0;
 	q->cq_phase = 1;
 	memset(q->cqes, 0, q->depth * sizeof(*q->cqes));

@@ -107,6 +107,16 @@ struct tnvme_queue {
 	dma_addr_t sq_dma;
 	u16 sq_tail;		/* next free SQ slot */
 	u16 last_sq_tail;	/* tail value of the last SQ doorbell write */
+	/* LAB-TODO(10) begin: the SQ head as the host knows it */
+	/*
+	 * The last CQE.SQHD the completion path read (3.3.3.2): written there
+	 * without sq_lock, so WRITE_ONCE/READ_ONCE.  sq_head_at_copy is its
+	 * value when the last command was copied, under sq_lock: what the host
+	 * knew of the head before it rang the doorbell (tnvme_sq_level).
+	 */
+	u16 sq_head;
+	u16 sq_head_at_copy;
+	/* LAB-TODO(10) end */
 	u32 __iomem *sq_db;	/* SQ y Tail Doorbell (from 1000h, 3.1.3) */
 	__le32 *shadow_sq_db;	/* its shadow (NULL: none, shadow_doorbell.c) */
 	__le32 *sq_event_idx;	/* ring sq_db when the tail passes this */
@@ -343,8 +353,7 @@ int tnvme_submit_sync(struct tnvme_dev *dev, struct nvme_command *cmd,
 		      void *buf, unsigned int len, u64 *result);
 int tnvme_identify_ctrl(struct tnvme_dev *dev);
 int tnvme_send_abort(struct request *req);
-int tnvme_set_queue_count(struct tnvme_dev *dev, unsigned int wanted,
-			  unsigned int *granted);
+int tnvme_set_queue_count(struct tnvme_dev *dev, u32 dword11, u32 *dword0);
 int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid,
 		      struct nvme_id_ns *id);
 int tnvme_active_ns_list(struct tnvme_dev *dev, __le32 *list);

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tnvme tracepoints: one event per step in the life of an NVMe command.
+ * tnvme tracepoints: the events in the life of an NVMe command.
+ *
+ * Three of them mark a step of the request where it happens: sq_write,
+ * sq_doorbell and cq_doorbell.  The controller's steps (fetch, dma,
+ * cq_post, irq) happen where the driver cannot see them; the events that
+ * stand in for them come later and are named for what they are.
  *
  * How a trace header works (see samples/trace_events/trace-events-sample.h
  * in the kernel tree for the full tour):
@@ -33,7 +38,8 @@
 #include <linux/tracepoint.h>
 
 /*
- * Step 1: the driver copied a command into a submission queue slot.
+ * The sq_write step: the driver copied a command into a submission queue
+ * slot.
  * nlb is the 1-based number of logical blocks (0 for commands without an
  * LBA range), data_len the bytes described by the data pointer.
  */
@@ -67,9 +73,10 @@ TRACE_EVENT(tnvme_sq_write,
 );
 
 /*
- * Steps 2 and 7: a doorbell update.  Both doorbells carry the same four
- * numbers (which queue, the value written, how many entries it covers,
- * and whether it was an MMIO register write), so they share one class.
+ * The sq_doorbell and cq_doorbell steps: a doorbell update.  Both
+ * doorbells carry the same four numbers (which queue, the value written,
+ * how many entries it covers, and whether it was an MMIO register write),
+ * so they share one class.
  * The class prints them the SQ way (tail=, cmds=); the CQ doorbell
  * overrides the output with DEFINE_EVENT_PRINT.  (A class whose own
  * TP_printk no event uses would not compile cleanly.)
@@ -96,13 +103,13 @@ DECLARE_EVENT_CLASS(tnvme_doorbell,
 			      __entry->count, __entry->mmio)
 );
 
-/* Step 2: SQ tail doorbell; cmds = commands since the previous one. */
+/* The sq_doorbell step; cmds = commands since the previous one. */
 DEFINE_EVENT(tnvme_doorbell, tnvme_sq_doorbell,
 	     TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count, bool mmio),
 	     TP_ARGS(ctrl, qid, value, count, mmio)
 );
 
-/* Step 7: CQ head doorbell; cqes = entries reaped in this batch. */
+/* The cq_doorbell step; cqes = entries reaped in this batch. */
 DEFINE_EVENT_PRINT(tnvme_doorbell, tnvme_cq_doorbell,
 		   TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count, bool mmio),
 		   TP_ARGS(ctrl, qid, value, count, mmio),
@@ -112,9 +119,10 @@ DEFINE_EVENT_PRINT(tnvme_doorbell, tnvme_cq_doorbell,
 );
 
 /*
- * Step 3: the SQ head the controller reported in a CQE (CQE.SQHD).  This
- * is the host's view of how far the controller has fetched, learned at
- * completion time - not the moment the controller fetched.
+ * Not a step: the SQ head the controller reported in a CQE (CQE.SQHD,
+ * 3.3.3.2).  It stands in for the fetch step, but it is when the host
+ * learnt how far the controller had fetched, on reading the CQE: after
+ * the dma, cq_post and irq steps, not the moment of the fetch.
  */
 TRACE_EVENT(tnvme_fetch,
 	    TP_PROTO(u32 ctrl, u16 qid, u16 sq_head),
@@ -129,9 +137,42 @@ TRACE_EVENT(tnvme_fetch,
 		      __entry->ctrl, __entry->qid, __entry->sq_head)
 );
 
+/* LAB-TODO(10) begin: the tnvme_sq_level event (ctrl, qid, sq_head, used) */
 /*
- * Step 4: the data buffer was DMA-mapped (at submit) or unmapped (at
- * completion).  write=1 means host to device.  prp_entries counts PRP1,
+ * Not a step: a look at the SQ right after the sq_doorbell step (lab 10).
+ * used = the slots from sq_head up to the new tail, (tail - sq_head) mod
+ * depth, this doorbell's commands included; sq_head is the last CQE.SQHD
+ * (3.3.3.2) the host had read when the doorbell's last command was
+ * copied.  The controller may have fetched further without telling yet,
+ * so used is an upper bound of the commands waiting to be fetched.
+ *
+ * tnvme_fetch's layout plus one field.  No class fits: the doorbell class
+ * holds two u16 after ctrl and qid too, but names them value and count
+ * and adds mmio, and a record's field names are what its format file, an
+ * event filter ("used > 16") and a hist trigger use.
+ */
+TRACE_EVENT(tnvme_sq_level,
+	    TP_PROTO(u32 ctrl, u16 qid, u16 sq_head, u16 used),
+	    TP_ARGS(ctrl, qid, sq_head, used),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u16, qid)
+			     __field(u16, sq_head)
+			     __field(u16, used)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->qid = qid;
+			   __entry->sq_head = sq_head;
+			   __entry->used = used;),
+	    TP_printk("ctrl=%u qid=%u sq_head=%u used=%u",
+		      __entry->ctrl, __entry->qid, __entry->sq_head,
+		      __entry->used)
+);
+/* LAB-TODO(10) end */
+
+/*
+ * Not the dma step: the host DMA-mapped the data buffer (at submit,
+ * before the sq_write step) or unmapped it (after reading the CQE).  The
+ * controller moves the data in between, where the host cannot see it.
+ * write=1 means host to device.  prp_entries counts PRP1,
  * PRP2 and list entries that carry data; list_pages the PRP list pages.
  */
 DECLARE_EVENT_CLASS(tnvme_dma,
@@ -170,7 +211,9 @@ DEFINE_EVENT(tnvme_dma, tnvme_dma_unmap,
 );
 
 /*
- * Step 5: one completion queue entry was found (its phase tag matched).
+ * Not a step: the handler found one completion queue entry (its phase tag
+ * matched).  It stands in for the cq_post step, later than it by the irq
+ * step, the interrupt's delivery and the entries handled before it.
  * status is the CQE status field without the phase bit (bit 0), i.e.
  * SC in bits 7:0, SCT in bits 10:8, CRD, M, DNR above (3.3.3.2).
  */
@@ -198,10 +241,12 @@ TRACE_EVENT(tnvme_cqe,
 );
 
 /*
- * Step 6: the interrupt handler of a queue started.  cqes is the number of
- * new entries visible in the CQ at that moment (the handler may find more
- * while it works; tnvme_cq_doorbell has the final count).  The timestamp
- * is the handler's start, not the controller's MSI-X write.
+ * Stands in for the irq step: the interrupt handler of a queue started.
+ * cqes is the number of new entries visible in the CQ at that moment (the
+ * handler may find more while it works; tnvme_cq_doorbell has the final
+ * count).  The timestamp is the handler's start, not the controller's
+ * MSI-X write (the irq step itself), which came earlier by the
+ * interrupt's delivery.
  */
 TRACE_EVENT(tnvme_irq,
 	    TP_PROTO(u32 ctrl, u16 qid, u32 vector, u32 irq, u32 cpu, u16 cqes),
@@ -224,9 +269,10 @@ TRACE_EVENT(tnvme_irq,
 );
 
 /*
- * Start and end of a request as the driver sees it: start in queue_rq()
- * on the submitting CPU, end when its CQE is handled on the completing CPU.
- * The time between the two is the device-side latency plus the driver's.
+ * Not steps: start and end of a request as the driver sees it.  Start in
+ * queue_rq() on the submitting CPU, before the sq_write step; end when its
+ * CQE is handled on the completing CPU.  The time between the two is the
+ * device-side latency plus the driver's.
  */
 DECLARE_EVENT_CLASS(tnvme_rq,
 		    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu, u8 opcode,

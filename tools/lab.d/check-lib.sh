@@ -106,7 +106,7 @@ trace_stop() {
 	echo 0 >"$TRACEFS/tracing_on"
 	cat "$TRACEFS/trace" >"$1"
 	echo 0 >"$TRACEFS/events/enable"
-	if grep -q 'LOST' "$1" || [ "$(cat "$TRACEFS/per_cpu/cpu0/stats" | awk '/overrun/ { print $2 }')" != 0 ]; then
+	if grep -q 'LOST' "$1" || [ "$(cat "$TRACEFS/per_cpu/cpu0/stats" | awk '$1 == "overrun:" { print $2 }')" != 0 ]; then
 		echo "# (the trace lost events: the ring buffer overran)"
 	fi
 }

@@ -72,6 +72,11 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 		v->cmds_per_sq_doorbell = NAN;
 	}
 	v->cqes_per_irq = ratio(c->cqe, v->irqs);
+	v->sq_used = NAN;
+	/* LAB-TODO(10) begin: SQ_USED, the mean "used" of the interval's tnvme_sq_level */
+	if (d == NS_DRIVER_TNVME)
+		v->sq_used = ratio(c->sq_level_used, c->sq_level);
+	/* LAB-TODO(10) end */
 	for (cpu = 0; cpu < NS_MAX_CPUS; cpu++) {
 		if (delta->sq_write_by_cpu[cpu])
 			cpuset_add(&v->submit_cpus, cpu);
@@ -207,6 +212,10 @@ void json_counters(struct json *j, const struct ns_counters *c)
 	json_uint(j, "irq", c->irq);
 	json_uint(j, "irq_cqes", c->irq_cqes);
 	json_uint(j, "hardirq", c->hardirq);
+	/* LAB-TODO(10) begin: the tnvme_sq_level counters in "events" */
+	json_uint(j, "sq_level", c->sq_level);
+	json_uint(j, "sq_level_used", c->sq_level_used);
+	/* LAB-TODO(10) end */
 	json_object_end(j);
 }
 
@@ -231,6 +240,7 @@ void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *
 	json_double(j, "doorbells_mmio_pct", v->doorbells_mmio_pct);
 	json_double(j, "cmds_per_sq_doorbell", v->cmds_per_sq_doorbell);
 	json_double(j, "cqes_per_irq", v->cqes_per_irq);
+	json_double(j, "sq_used", v->sq_used);
 	json_uint(j, "irqs", v->irqs);
 	json_uint(j, "hardirqs", v->hardirqs);
 	json_cpuset(j, "submit_cpus", &v->submit_cpus);

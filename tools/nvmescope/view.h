@@ -31,6 +31,12 @@ struct queue_view {
 	 */
 	double sq_doorbells_mmio_ps, cq_doorbells_mmio_ps, doorbells_mmio_pct;
 	double cmds_per_sq_doorbell, cqes_per_irq;	/* NaN = not measured */
+	/*
+	 * SQ slots in use at a tail doorbell, as the host knew them: the mean
+	 * of tnvme_sq_level's "used" (lab 10).  NaN: no such event (the stock
+	 * driver, a driver or nvmescope without it, no doorbell).
+	 */
+	double sq_used;
 	uint64_t irqs, hardirqs;
 	struct cpuset submit_cpus, irq_cpus;
 	bool cpu_mismatch;

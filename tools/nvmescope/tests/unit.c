@@ -416,6 +416,47 @@ static void test_view_doorbells(void)
 	free(s);
 }
 
+/*
+ * SQ_USED, the mean "used" of tnvme_sq_level (lab 10): unknown ("-",
+ * null) without the event, whatever the other doorbell counts say.
+ */
+static void test_view_sq_used(void)
+{
+	static struct queue_sample q;	/* big (per-CPU arrays): not on the stack */
+	struct queue_view v;
+	char used[16];
+	char *s;
+
+	q.ctrl = 0;
+	q.qid = 2;
+	q.total.rq_end = 64;
+	q.total.sq_doorbell = 4;
+	q.total.sq_doorbell_cmds = 64;
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	format_number(used, sizeof(used), v.sq_used, 1);
+	check(isnan(v.sq_used) && !strcmp(used, "-"),
+	      "view: no tnvme_sq_level event: SQ_USED is -");
+	s = view_json(NS_DRIVER_TNVME, &q, 1.0);
+	check_has(s, "\"cqes_per_irq\":null,\"sq_used\":null,",
+		  "json: sq_used null without its event");
+	free(s);
+	/* LAB-TODO(10) begin: a unit test of your sq_used */
+	q.total.sq_level = 4;
+	q.total.sq_level_used = 4 * 16 + 2;
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	format_number(used, sizeof(used), v.sq_used, 1);
+	check(v.sq_used == 16.5 && !strcmp(used, "16.5"),
+	      "view: SQ_USED = the sum of used / the tnvme_sq_level events");
+	s = view_json(NS_DRIVER_TNVME, &q, 1.0);
+	check_has(s, "\"sq_used\":16.500,", "json: sq_used after cqes_per_irq");
+	check_has(s, "\"sq_level\":4,\"sq_level_used\":66}",
+		  "json: events.sq_level and events.sq_level_used");
+	free(s);
+	queue_view_make(&v, NS_DRIVER_NVME, &q, &q, 1.0);
+	check(isnan(v.sq_used), "view: --driver nvme: no SQ_USED");
+	/* LAB-TODO(10) end */
+}
+
 /* ------------------------------------------------------------ losses */
 
 /* Skipped runs are named program by program, in the text and the JSON. */
@@ -467,6 +508,7 @@ int main(void)
 	test_hist();
 	test_json();
 	test_view_doorbells();
+	test_view_sq_used();
 	test_losses();
 	printf("# %d failed\n", failed);
 	return failed ? 1 : 0;
