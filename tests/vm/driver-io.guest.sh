@@ -129,10 +129,13 @@ check "tnvme_dma_unmap" has "tnvme_dma_unmap: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ 
 check "tnvme_cq_doorbell" has "tnvme_cq_doorbell: ctrl=0 qid=[0-9]+ head=[0-9]+ cqes=[1-9]"
 check "admin queue events: Identify (opcode 0x06) on qid 0" has "tnvme_sq_write: ctrl=0 qid=0 cid=[0-9]+ sq_slot=[0-9]+ opcode=0x06 nsid=0 slba=0 nlb=0 data_len=4096"
 check "tnvme_sq_level (lab 10): SQ occupancy at the doorbell" has "tnvme_sq_level: ctrl=0 qid=[0-9]+ sq_head=[0-9]+ used=[1-9]"
-# Order for the read: rq_start dma_map sq_write sq_doorbell sq_level irq cqe fetch rq_end dma_unmap cq_doorbell
-order=$(grep -E 'qid=[1-9]' $tr | sed -E 's/.*(tnvme_[a-z_]+):.*/\1/' | tr '\n' ' ')
+# Order for the read: rq_start dma_map sq_write sq_doorbell irq cqe fetch
+# rq_end dma_unmap cq_doorbell.  (tnvme_sq_level is left out: it fires when
+# tnvme_write_sq_db() has returned, and a fast completion's interrupt can
+# run on this CPU before that.)
+order=$(grep -E 'qid=[1-9]' $tr | grep -v 'tnvme_sq_level:' | sed -E 's/.*(tnvme_[a-z_]+):.*/\1/' | tr '\n' ' ')
 expect_eq "events of the read come in the documented order" \
-	"tnvme_rq_start tnvme_dma_map tnvme_sq_write tnvme_sq_doorbell tnvme_sq_level tnvme_irq tnvme_cqe tnvme_fetch tnvme_rq_end tnvme_dma_unmap tnvme_cq_doorbell " "$order"
+	"tnvme_rq_start tnvme_dma_map tnvme_sq_write tnvme_sq_doorbell tnvme_irq tnvme_cqe tnvme_fetch tnvme_rq_end tnvme_dma_unmap tnvme_cq_doorbell " "$order"
 
 check "doorbell events say whether they were MMIO writes" has "tnvme_sq_doorbell: ctrl=0 qid=[0-9]+ tail=[0-9]+ cmds=[1-9][0-9]* mmio=[01]$"
 check "admin queue doorbells are always MMIO writes" has "tnvme_sq_doorbell: ctrl=0 qid=0 tail=[0-9]+ cmds=[1-9][0-9]* mmio=1$"

@@ -27,7 +27,7 @@ echo 1 >$T/events/tnvme/tnvme_ctrl_state/enable
 (cd $W && fio --filename=$D --direct=1 --ioengine=libaio --rw=randwrite \
 	--bsrange=4k-256k --iodepth=16 --size=16m --verify=crc32c \
 	--do_verify=1 --verify_fatal=1 --verify_state_save=0 \
-	--time_based --runtime=25 $jobs \
+	--time_based --runtime=45 $jobs \
 	--output-format=terse --terse-version=3 >$W/fio.out 2>&1) &
 fio_pid=$!
 
