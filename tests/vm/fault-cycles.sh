@@ -4,7 +4,7 @@
 # controller with a little I/O each time; memory (MemFree, unreclaimable
 # slab, the slab caches a bound controller allocates from) must come back
 # to where it was.  No fault is injected: the device-side trace is clean.
-# tests/run: start first (the second longest: about 3 minutes under TCG)
+# tests/run: start first (about 3-4 minutes under TCG)
 . tests/lib.sh
 test_setup
 

@@ -6,7 +6,7 @@
 # fail) and every committed mutant, a typical wrong solution (must fail,
 # and the checker's output must match the mutant's "# expect:" line: the
 # message that tells the student what is wrong).
-# tests/run: start first (about 8-12 minutes under TCG)
+# tests/run: start first (the longest VM test: about 15-22 minutes under TCG)
 . tests/lib.sh
 test_setup
 

@@ -2,7 +2,7 @@
 # make check-labs: run every lab's tasks in the lab VM, with this project's
 # build (the reference), and check their expected output (tools/lab run).
 # The exercise checkers are tested by vm/lab-checkers.
-# tests/run: start first (the longest VM test: about 10-14 minutes under TCG)
+# tests/run: start first (about 10-14 minutes under TCG)
 . tests/lib.sh
 test_setup
 
