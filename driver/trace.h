@@ -139,7 +139,8 @@ TRACE_EVENT(tnvme_fetch,
 
 /* LAB-TODO(10) begin: the tnvme_sq_level event (ctrl, qid, sq_head, used) */
 /*
- * Not a step: a look at the SQ right after the sq_doorbell step (lab 10).
+ * Not a step: a look at the SQ after the sq_doorbell step, on the same
+ * CPU (lab 10); a fast completion's interrupt may come in between.
  * used = the slots from sq_head up to the new tail, (tail - sq_head) mod
  * depth, this doorbell's commands included; sq_head is the last CQE.SQHD
  * (3.3.3.2) the host had read when the doorbell's last command was
