@@ -11,6 +11,7 @@
  */
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uuid.h>
 
 #include "tnvme.h"
 
@@ -138,6 +139,16 @@ int tnvme_identify_ctrl(struct tnvme_dev *dev)
 
 	tnvme_copy_id_string(dev->serial, id->sn, sizeof(id->sn));
 	tnvme_copy_id_string(dev->model, id->mn, sizeof(id->mn));
+	tnvme_copy_id_string(dev->firmware_rev, id->fr, sizeof(id->fr));
+	tnvme_copy_id_string(dev->subsysnqn, id->subnqn, sizeof(id->subnqn));
+	/* As reported, padded: sysfs shows them so, the wwid uses them. */
+	memcpy(dev->raw_serial, id->sn, sizeof(id->sn));
+	memcpy(dev->raw_model, id->mn, sizeof(id->mn));
+	memcpy(dev->raw_firmware_rev, id->fr, sizeof(id->fr));
+	dev->vid = le16_to_cpu(id->vid);
+	dev->cntlid = le16_to_cpu(id->cntlid);
+	dev->awupf = le16_to_cpu(id->awupf);
+	dev->oaes = le32_to_cpu(id->oaes);
 	dev->oacs = le16_to_cpu(id->oacs);
 	dev->oncs = le16_to_cpu(id->oncs);
 	dev->vwc = id->vwc;
@@ -161,6 +172,43 @@ int tnvme_identify_ctrl(struct tnvme_dev *dev)
 out:
 	kfree(id);
 	return ret;
+}
+
+/*
+ * Identify Controller, I/O Command Set specific, for the NVM command set
+ * (CNS 06h, CSI 00h; NVM Command Set Specification 1.0, 4.1.5.1): the
+ * Dataset Management and Write Zeroes limits.  Optional before NVMe 1.4,
+ * and a controller that does not know CNS 06h fails it: then there are
+ * no limits beyond the command formats', which is what zeroes mean here.
+ */
+int tnvme_identify_ctrl_nvm(struct tnvme_dev *dev)
+{
+	struct nvme_id_ctrl_nvm *id;
+	struct nvme_command c = { };
+	int ret;
+
+	dev->dmrl = 0;
+	dev->dmrsl = 0;
+	dev->dmsl = 0;
+	dev->wzsl = 0;
+	if (dev->vs < NVME_VS(1, 4, 0))
+		return 0;
+	id = kzalloc(sizeof(*id), GFP_KERNEL);
+	if (!id)
+		return -ENOMEM;
+	c.identify.opcode = nvme_admin_identify;
+	c.identify.cns = NVME_ID_CNS_CS_CTRL;
+	c.identify.csi = NVME_CSI_NVM;
+	ret = tnvme_execute_cmd(dev->admin_q, &c, id, NULL, sizeof(*id), 0,
+				NULL);
+	if (!ret) {
+		dev->dmrl = id->dmrl;
+		dev->dmrsl = le32_to_cpu(id->dmrsl);
+		dev->dmsl = le64_to_cpu(id->dmsl);
+		dev->wzsl = id->wzsl;
+	}
+	kfree(id);
+	return ret < 0 ? ret : 0;
 }
 
 /*
@@ -189,6 +237,65 @@ int tnvme_set_queue_count(struct tnvme_dev *dev, u32 dword11, u32 *dword0)
 int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
 {
 	return tnvme_identify(dev, NVME_ID_CNS_NS, nsid, id);
+}
+
+/*
+ * Namespace Identification Descriptor list (CNS 03h, 5.17.2.3): the
+ * namespace's EUI-64, NGUID and UUID, the globally unique names a udev
+ * rule or a multipath tool uses.  Identify Namespace has room for the
+ * first two only; the list is where a UUID can be.  Each descriptor is
+ * a 4-byte header (type NIDT, length NIDL) followed by NIDL bytes; a
+ * zero length ends the list.
+ */
+int tnvme_identify_ns_descs(struct tnvme_dev *dev, u32 nsid,
+			    struct tnvme_ns_ids *ids)
+{
+	struct nvme_command c = { };
+	struct nvme_ns_id_desc *cur;
+	void *data;
+	int pos, len, ret;
+
+	if (dev->vs < NVME_VS(1, 3, 0))
+		return 0;
+	data = kzalloc(NVME_IDENTIFY_DATA_SIZE, GFP_KERNEL);
+	if (!data)
+		return -ENOMEM;
+	c.identify.opcode = nvme_admin_identify;
+	c.identify.nsid = cpu_to_le32(nsid);
+	c.identify.cns = NVME_ID_CNS_NS_DESC_LIST;
+	ret = tnvme_execute_cmd(dev->admin_q, &c, data, NULL,
+				NVME_IDENTIFY_DATA_SIZE, 0, NULL);
+	if (ret) {
+		/* Optional before 1.3 and often broken: not fatal. */
+		ret = ret < 0 ? ret : 0;
+		goto out;
+	}
+	for (pos = 0; pos + sizeof(*cur) <= NVME_IDENTIFY_DATA_SIZE;
+	     pos += sizeof(*cur) + len) {
+		cur = data + pos;
+		len = cur->nidl;
+		if (!len || pos + sizeof(*cur) + len > NVME_IDENTIFY_DATA_SIZE)
+			break;
+		switch (cur->nidt) {
+		case NVME_NIDT_EUI64:
+			if (len == NVME_NIDT_EUI64_LEN)
+				memcpy(ids->eui64, cur + 1, len);
+			break;
+		case NVME_NIDT_NGUID:
+			if (len == NVME_NIDT_NGUID_LEN)
+				memcpy(ids->nguid, cur + 1, len);
+			break;
+		case NVME_NIDT_UUID:
+			if (len == NVME_NIDT_UUID_LEN)
+				memcpy(&ids->uuid, cur + 1, len);
+			break;
+		default:
+			break;	/* CSI and what a later spec adds */
+		}
+	}
+out:
+	kfree(data);
+	return ret;
 }
 
 /*
@@ -247,4 +354,129 @@ int tnvme_send_abort(struct request *req)
 	abort_req->end_io = tnvme_abort_endio;
 	blk_execute_rq_nowait(abort_req, false);
 	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Asynchronous events (5.2).  The host leaves an Asynchronous Event
+ * Request outstanding on the admin queue; the controller completes it
+ * only when it has something to tell: here, that the set of namespaces
+ * changed (a namespace attached, detached, resized or reformatted).  The
+ * command has no timeout in the usual sense (tnvme_timeout() keeps
+ * re-arming its timer), and it uses the admin tag set's one reserved tag,
+ * so it never keeps a real admin command waiting for a tag.
+ */
+
+/*
+ * Get Log Page, Changed Namespace List (5.16.1.5).  Reading it is what
+ * tells the controller that we saw the event: until then it does not
+ * report another event of the same type (5.2).  We rescan every
+ * namespace anyway, so the list itself is not looked at.
+ */
+static int tnvme_read_changed_ns_log(struct tnvme_dev *dev)
+{
+	struct nvme_command c = { };
+	void *log;
+	int ret;
+
+	log = kzalloc(NVME_IDENTIFY_DATA_SIZE, GFP_KERNEL);
+	if (!log)
+		return -ENOMEM;
+	c.get_log_page.opcode = nvme_admin_get_log_page;
+	c.get_log_page.nsid = cpu_to_le32(NVME_NSID_ALL);
+	c.get_log_page.lid = NVME_LOG_CHANGED_NS;
+	/* Number of dwords, 0-based: the whole 4 KiB list. */
+	c.get_log_page.numdl = cpu_to_le16(NVME_IDENTIFY_DATA_SIZE / 4 - 1);
+	ret = tnvme_submit_sync(dev, &c, log, NVME_IDENTIFY_DATA_SIZE, NULL);
+	kfree(log);
+	return ret;
+}
+
+/*
+ * The event's CQE dword 0 (Figure 146): type in bits 2:0, information in
+ * 15:8, the log page to read in 23:16.
+ */
+static void tnvme_async_event_work(struct work_struct *work)
+{
+	struct tnvme_dev *dev = container_of(work, struct tnvme_dev,
+					     async_event_work);
+	u32 result = READ_ONCE(dev->async_event);
+	u8 type = result & 0x7;
+	u8 info = (result >> 8) & 0xff;
+
+	if (tnvme_state(dev) != TNVME_CTRL_LIVE)
+		return;
+	if (type == NVME_AER_TYPE_NOTICE && info == NVME_AER_NOTICE_NS_CHANGED) {
+		dev_info(&dev->pdev->dev, "tnvme%d: namespaces changed, rescanning\n",
+			 dev->instance);
+		tnvme_read_changed_ns_log(dev);
+		tnvme_scan_namespaces(dev);
+	} else {
+		dev_info(&dev->pdev->dev,
+			 "tnvme%d: asynchronous event type %u info 0x%02x log page 0x%02x (not handled)\n",
+			 dev->instance, type, info, (result >> 16) & 0xff);
+	}
+	tnvme_submit_async_event(dev);
+}
+
+static enum rq_end_io_ret tnvme_async_event_endio(struct request *req,
+						  blk_status_t sts)
+{
+	struct tnvme_dev *dev = req->end_io_data;
+	struct tnvme_iod *iod = tnvme_iod(req);
+
+	/*
+	 * An error is a cancelled request (reset, remove: reset_work sends a
+	 * new one) or a controller that refuses more events; either way we
+	 * do not ask again from here.
+	 */
+	if (!sts && !iod->status) {
+		WRITE_ONCE(dev->async_event, lower_32_bits(iod->result));
+		queue_work(tnvme_wq, &dev->async_event_work);
+	}
+	return RQ_END_IO_FREE;
+}
+
+/* Leave one Asynchronous Event Request with the controller. */
+void tnvme_submit_async_event(struct tnvme_dev *dev)
+{
+	struct request *req;
+	struct tnvme_iod *iod;
+
+	if (tnvme_state(dev) != TNVME_CTRL_LIVE)
+		return;
+	req = blk_mq_alloc_request(dev->admin_q, REQ_OP_DRV_IN,
+				   BLK_MQ_REQ_NOWAIT | BLK_MQ_REQ_RESERVED);
+	if (IS_ERR(req))
+		return;	/* one is still outstanding */
+	iod = tnvme_iod(req);
+	memset(&iod->cmd, 0, sizeof(iod->cmd));
+	iod->cmd.common.opcode = nvme_admin_async_event;
+	req->end_io = tnvme_async_event_endio;
+	req->end_io_data = dev;
+	blk_execute_rq_nowait(req, false);
+}
+
+/*
+ * After every enable (the setting does not survive a reset): ask for the
+ * notices we handle, if the controller can send them (OAES, 5.17.2.1),
+ * with Set Features, Asynchronous Event Configuration (5.27.1.9), and
+ * leave the request with the controller.
+ */
+void tnvme_start_async_events(struct tnvme_dev *dev)
+{
+	struct nvme_command c = { };
+
+	if (!(dev->oaes & NVME_AEN_CFG_NS_ATTR))
+		return;
+	c.features.opcode = nvme_admin_set_features;
+	c.features.fid = cpu_to_le32(NVME_FEAT_ASYNC_EVENT);
+	c.features.dword11 = cpu_to_le32(NVME_AEN_CFG_NS_ATTR);
+	if (tnvme_submit_sync(dev, &c, NULL, 0, NULL))
+		return;
+	tnvme_submit_async_event(dev);
+}
+
+void tnvme_init_async_events(struct tnvme_dev *dev)
+{
+	INIT_WORK(&dev->async_event_work, tnvme_async_event_work);
 }

@@ -53,6 +53,20 @@ static bool tnvme_admin_opcode_unsafe(u8 opcode)
 }
 
 /*
+ * Admin commands after which the namespaces may look different: a new
+ * LBA format (Format NVM), namespaces created or deleted (Namespace
+ * Management), attached or detached (Namespace Attachment).  The stock
+ * driver learns this from the Commands Supported and Effects log; for
+ * these three the answer is always yes, so we rescan after each.
+ */
+static bool tnvme_admin_opcode_changes_ns(u8 opcode)
+{
+	return opcode == nvme_admin_format_nvm ||
+	       opcode == nvme_admin_ns_mgmt ||
+	       opcode == nvme_admin_ns_attach;
+}
+
+/*
  * Check a user command.  Bits 1:0 of every opcode give the data direction
  * (Base spec 5, "Opcodes for Admin Commands"; NVM Command Set 3.3):
  * 00b no data, 01b host to controller, 10b controller to host,
@@ -126,6 +140,8 @@ static int tnvme_user_cmd(struct tnvme_dev *dev, struct request_queue *q,
 				uc.data_len, uc.timeout_ms, &result);
 	if (ret < 0)
 		return ret;
+	if (admin && !ret && tnvme_admin_opcode_changes_ns(uc.opcode))
+		tnvme_scan_namespaces(dev);
 
 	if (is64) {
 		struct nvme_passthru_cmd64 __user *u = argp;
@@ -141,15 +157,25 @@ static int tnvme_user_cmd(struct tnvme_dev *dev, struct request_queue *q,
 	return ret;
 }
 
-/* The namespace with id @nsid, for I/O commands sent to the char device. */
+/*
+ * The namespace with id @nsid, for I/O commands sent to the char device.
+ * A rescan may delete it meanwhile, so the caller gets a reference on
+ * its disk (the disk owns the namespace) and drops it with put_disk().
+ * A deleted disk's queue refuses new requests, so the command fails
+ * cleanly instead of reaching a namespace that is gone.
+ */
 static struct tnvme_ns *tnvme_find_ns(struct tnvme_dev *dev, u32 nsid)
 {
 	struct tnvme_ns *ns, *found = NULL;
 
 	down_read(&dev->ns_rwsem);
-	list_for_each_entry(ns, &dev->namespaces, entry)
-		if (ns->nsid == nsid)
+	list_for_each_entry(ns, &dev->namespaces, entry) {
+		if (ns->nsid == nsid) {
 			found = ns;
+			get_device(disk_to_dev(ns->disk));
+			break;
+		}
+	}
 	up_read(&dev->ns_rwsem);
 	return found;
 }
@@ -163,7 +189,8 @@ static long tnvme_do_ioctl(struct tnvme_dev *dev, struct tnvme_ns *ns,
 			   unsigned int cmd, void __user *argp)
 {
 	struct nvme_passthru_cmd64 hdr;
-	struct tnvme_ns *target = ns;
+	struct tnvme_ns *target;
+	long ret;
 
 	switch (cmd) {
 	case NVME_IOCTL_ID:
@@ -175,22 +202,32 @@ static long tnvme_do_ioctl(struct tnvme_dev *dev, struct tnvme_ns *ns,
 		return tnvme_user_cmd(dev, dev->admin_q, argp, true, true);
 	case NVME_IOCTL_IO_CMD:
 	case NVME_IOCTL_IO64_CMD:
-		if (!target) {
-			/* Char device: route by the command's nsid. */
-			if (copy_from_user(&hdr, argp, offsetof(typeof(hdr), cdw2)))
-				return -EFAULT;
-			target = tnvme_find_ns(dev, hdr.nsid);
-			if (!target)
-				return -EINVAL;
-		}
-		return tnvme_user_cmd(dev, target->disk->queue, argp, false,
-				      cmd == NVME_IOCTL_IO64_CMD);
+		if (ns)
+			return tnvme_user_cmd(dev, ns->disk->queue, argp, false,
+					      cmd == NVME_IOCTL_IO64_CMD);
+		/* Char device: route by the command's nsid. */
+		if (copy_from_user(&hdr, argp, offsetof(typeof(hdr), cdw2)))
+			return -EFAULT;
+		target = tnvme_find_ns(dev, hdr.nsid);
+		if (!target)
+			return -EINVAL;
+		ret = tnvme_user_cmd(dev, target->disk->queue, argp, false,
+				     cmd == NVME_IOCTL_IO64_CMD);
+		put_disk(target->disk);
+		return ret;
 	case NVME_IOCTL_RESET:
 		if (ns)
 			return -ENOTTY;
 		if (!capable(CAP_SYS_ADMIN))
 			return -EACCES;
 		return tnvme_reset_ctrl_sync(dev);
+	case NVME_IOCTL_RESCAN:
+		/* nvme ns-rescan: look for added, changed, removed namespaces. */
+		if (ns)
+			return -ENOTTY;
+		if (!capable(CAP_SYS_ADMIN))
+			return -EACCES;
+		return tnvme_scan_namespaces(dev);
 	default:
 		return -ENOTTY;
 	}
@@ -264,8 +301,9 @@ static const struct file_operations tnvme_chr_fops = {
 
 /*
  * /sys/class/tnvme/tnvme<c>/state: new, live, resetting, dead, deleting.
- * /sys/class/tnvme/tnvme<c>/reset_controller: write anything to reset
- * (like /sys/class/nvme/nvme<c>/reset_controller of the stock driver).
+ * /sys/class/tnvme/tnvme<c>/reset_controller: write anything to reset,
+ * rescan_controller: to look for namespace changes (like the files of
+ * the same names in /sys/class/nvme/nvme<c>/ of the stock driver).
  */
 static struct tnvme_dev *tnvme_from_device(struct device *d)
 {
@@ -290,9 +328,121 @@ static ssize_t reset_controller_store(struct device *d,
 }
 static DEVICE_ATTR_WO(reset_controller);
 
+static ssize_t rescan_controller_store(struct device *d,
+				       struct device_attribute *attr,
+				       const char *buf, size_t count)
+{
+	struct tnvme_dev *dev = tnvme_from_device(d);
+	int ret = -ENODEV;
+
+	/* Like the ioctls: not while remove() tears the controller down. */
+	down_read(&dev->ioctl_rwsem);
+	if (!dev->removing && tnvme_state(dev) == TNVME_CTRL_LIVE)
+		ret = tnvme_scan_namespaces(dev);
+	up_read(&dev->ioctl_rwsem);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_WO(rescan_controller);
+
+/*
+ * The controller's identity, named and formatted as the stock driver's
+ * /sys/class/nvme/nvme<c>/ files are, so that lsblk (MODEL, SERIAL via
+ * the disk's "device" link), udev rules and scripts read them the same
+ * way.  model, serial and firmware_rev are Identify Controller's fields
+ * as reported, space padding included, as the stock driver shows them.
+ */
+static ssize_t model_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	struct tnvme_dev *dev = tnvme_from_device(d);
+
+	return sysfs_emit(buf, "%.*s\n", (int)sizeof(dev->raw_model), dev->raw_model);
+}
+static DEVICE_ATTR_RO(model);
+
+static ssize_t serial_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	struct tnvme_dev *dev = tnvme_from_device(d);
+
+	return sysfs_emit(buf, "%.*s\n", (int)sizeof(dev->raw_serial), dev->raw_serial);
+}
+static DEVICE_ATTR_RO(serial);
+
+static ssize_t firmware_rev_show(struct device *d,
+				 struct device_attribute *attr, char *buf)
+{
+	struct tnvme_dev *dev = tnvme_from_device(d);
+
+	return sysfs_emit(buf, "%.*s\n", (int)sizeof(dev->raw_firmware_rev), dev->raw_firmware_rev);
+}
+static DEVICE_ATTR_RO(firmware_rev);
+
+static ssize_t subsysnqn_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%s\n", tnvme_from_device(d)->subsysnqn);
+}
+static DEVICE_ATTR_RO(subsysnqn);
+
+static ssize_t cntlid_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", tnvme_from_device(d)->cntlid);
+}
+static DEVICE_ATTR_RO(cntlid);
+
+static ssize_t transport_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "pcie\n");
+}
+static DEVICE_ATTR_RO(transport);
+
+static ssize_t address_show(struct device *d, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n", pci_name(tnvme_from_device(d)->pdev));
+}
+static DEVICE_ATTR_RO(address);
+
+static ssize_t numa_node_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	return sysfs_emit(buf, "%d\n",
+			  dev_to_node(&tnvme_from_device(d)->pdev->dev));
+}
+static DEVICE_ATTR_RO(numa_node);
+
+/* Queues including the admin queue, and the I/O queue size 0-based. */
+static ssize_t queue_count_show(struct device *d, struct device_attribute *attr,
+				char *buf)
+{
+	return sysfs_emit(buf, "%u\n", tnvme_from_device(d)->nr_io_queues + 1);
+}
+static DEVICE_ATTR_RO(queue_count);
+
+static ssize_t sqsize_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", tnvme_from_device(d)->io_depth - 1);
+}
+static DEVICE_ATTR_RO(sqsize);
+
 static struct attribute *tnvme_ctrl_attrs[] = {
 	&dev_attr_state.attr,
 	&dev_attr_reset_controller.attr,
+	&dev_attr_rescan_controller.attr,
+	&dev_attr_model.attr,
+	&dev_attr_serial.attr,
+	&dev_attr_firmware_rev.attr,
+	&dev_attr_cntlid.attr,
+	&dev_attr_transport.attr,
+	&dev_attr_subsysnqn.attr,
+	&dev_attr_address.attr,
+	&dev_attr_numa_node.attr,
+	&dev_attr_queue_count.attr,
+	&dev_attr_sqsize.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(tnvme_ctrl);

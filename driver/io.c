@@ -57,10 +57,12 @@ static void tnvme_setup_rw(struct tnvme_ns *ns, struct request *req,
 
 /*
  * Discard becomes Dataset Management with the Deallocate attribute.  Its
- * data is a list of ranges in host memory; the queue allows one discard
- * segment per request, so we need exactly one 16-byte range, taken from
- * the small PRP pool (a 256-byte block never crosses a page, so PRP1 alone
- * describes it).
+ * data is a list of 16-byte ranges in host memory, one per bio the block
+ * layer merged into this request (at most max_discard_segments, each at
+ * most max_discard_sectors: tnvme_set_ns_limits() set both from the
+ * controller's limits).  The list comes from the small pool when it
+ * fits, else from the page pool; either block lies within one page, so
+ * PRP1 alone describes it.
  */
 static blk_status_t tnvme_setup_discard(struct tnvme_ns *ns,
 					struct request *req,
@@ -68,18 +70,37 @@ static blk_status_t tnvme_setup_discard(struct tnvme_ns *ns,
 {
 	struct tnvme_iod *iod = tnvme_iod(req);
 	struct tnvme_dev *dev = ns->dev;
+	unsigned short segments = blk_rq_nr_discard_segments(req);
+	unsigned short n = 0;
+	struct bio *bio;
 
-	iod->dsm = dma_pool_alloc(dev->prp_small_pool, GFP_ATOMIC,
-				  &iod->dsm_dma);
+	if (WARN_ON_ONCE(segments > TNVME_DSM_MAX_RANGES))
+		return BLK_STS_IOERR;
+	iod->dsm_small = segments <= TNVME_DSM_SMALL_RANGES;
+	iod->dsm = dma_pool_alloc(iod->dsm_small ? dev->prp_small_pool :
+				  dev->prp_page_pool, GFP_ATOMIC, &iod->dsm_dma);
 	if (!iod->dsm)
 		return BLK_STS_RESOURCE;
-	iod->dsm->cattr = 0;
-	iod->dsm->nlb = cpu_to_le32(blk_rq_bytes(req) >> ns->lba_shift);
-	iod->dsm->slba = cpu_to_le64(tnvme_sect_to_lba(ns, blk_rq_pos(req)));
+	__rq_for_each_bio(bio, req) {
+		u64 slba = tnvme_sect_to_lba(ns, bio->bi_iter.bi_sector);
+		u32 nlb = bio->bi_iter.bi_size >> ns->lba_shift;
+
+		if (n == segments)
+			break;
+		iod->dsm[n].cattr = 0;
+		iod->dsm[n].nlb = cpu_to_le32(nlb);
+		iod->dsm[n].slba = cpu_to_le64(slba);
+		n++;
+	}
+	/* The block layer's count and its bios disagree: send nothing. */
+	if (WARN_ON_ONCE(n != segments || bio)) {
+		tnvme_unmap_data(dev, req);
+		return BLK_STS_IOERR;
+	}
 
 	c->dsm.opcode = nvme_cmd_dsm;
 	c->dsm.nsid = cpu_to_le32(ns->nsid);
-	c->dsm.nr = 0;		/* number of ranges, 0-based */
+	c->dsm.nr = cpu_to_le32(segments - 1);	/* 0-based */
 	c->dsm.attributes = cpu_to_le32(NVME_DSMGMT_AD);
 	c->dsm.dptr.prp1 = cpu_to_le64(iod->dsm_dma);
 	iod->prp_entries = 1;
@@ -378,7 +399,8 @@ void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req)
 		dma_pool_free(pool, iod->list[i], iod->list_dma[i]);
 	}
 	if (iod->dsm)
-		dma_pool_free(dev->prp_small_pool, iod->dsm, iod->dsm_dma);
+		dma_pool_free(iod->dsm_small ? dev->prp_small_pool :
+			      dev->prp_page_pool, iod->dsm, iod->dsm_dma);
 	if (iod->mapped)
 		dma_unmap_sg(&dev->pdev->dev, iod->sg, iod->nents,
 			     rq_dma_dir(req));
@@ -819,8 +841,13 @@ int tnvme_alloc_admin_queue(struct tnvme_dev *dev)
 
 	set->ops = &tnvme_admin_mq_ops;
 	set->nr_hw_queues = 1;
-	/* A ring of N entries holds N - 1 commands (see queues.c). */
+	/*
+	 * A ring of N entries holds N - 1 commands (see queues.c).  One tag
+	 * is kept for the Asynchronous Event Request, which stays with the
+	 * controller until an event happens (admin.c).
+	 */
 	set->queue_depth = TNVME_ADMIN_DEPTH - 1;
+	set->reserved_tags = 1;
 	set->timeout = tnvme_io_timeout * HZ;
 	set->numa_node = dev_to_node(&dev->pdev->dev);
 	set->cmd_size = sizeof(struct tnvme_iod);

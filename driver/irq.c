@@ -353,6 +353,13 @@ enum blk_eh_timer_return tnvme_timeout(struct request *req)
 		goto recover;
 	}
 
+	/*
+	 * An Asynchronous Event Request completes only when something
+	 * happens (5.2): waiting for ever is its normal state.
+	 */
+	if (!q->qid && opcode == nvme_admin_async_event)
+		return BLK_EH_RESET_TIMER;
+
 	/* 2. A missed interrupt is not a timeout. */
 	tnvme_poll_queue_irqoff(q);
 	if (blk_mq_request_completed(req)) {

@@ -127,7 +127,7 @@ static DEFINE_IDA(tnvme_ida);
  * the system and writing back dirty pages, so it must make progress even
  * when memory is short (the workqueue keeps a rescuer thread for that).
  */
-static struct workqueue_struct *tnvme_wq;
+struct workqueue_struct *tnvme_wq;
 
 /* ---------------------------------------------------------------------
  * Lifetime of struct tnvme_dev.
@@ -569,6 +569,8 @@ static void tnvme_reset_work(struct work_struct *work)
 	tnvme_dev_disable(dev, false);
 
 	pci_set_master(dev->pdev);
+	/* What slot_reset() restores after an AER link reset. */
+	pci_save_state(dev->pdev);
 	ret = tnvme_start_admin_queue(dev);
 	if (ret)
 		goto dead;
@@ -592,6 +594,7 @@ static void tnvme_reset_work(struct work_struct *work)
 	else
 		dev_info(d, "reset done\n");
 	tnvme_start_queues(dev);
+	tnvme_start_async_events(dev);
 	return;
 
 dead:
@@ -706,6 +709,9 @@ static int tnvme_setup_io(struct tnvme_dev *dev)
 	ret = tnvme_identify_ctrl(dev);
 	if (ret)
 		return ret;
+	ret = tnvme_identify_ctrl_nvm(dev);
+	if (ret)
+		return ret;
 	if (tnvme_serial && *tnvme_serial && strcmp(dev->serial, tnvme_serial)) {
 		dev_info(d, "serial '%s' does not match serial=%s, not binding\n",
 			 dev->serial, tnvme_serial);
@@ -752,13 +758,16 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&dev->shutdown_lock);
 	init_rwsem(&dev->ioctl_rwsem);
 	init_rwsem(&dev->ns_rwsem);
+	mutex_init(&dev->scan_lock);
 	INIT_LIST_HEAD(&dev->namespaces);
+	tnvme_init_async_events(dev);
 	pci_set_drvdata(pdev, dev);
 
 	step = "mapping BAR0";
 	ret = tnvme_map_bar(dev);
 	if (ret)
 		goto put;
+	pci_save_state(pdev);	/* see tnvme_slot_reset() */
 	step = "reading CAP";
 	ret = tnvme_read_cap(dev);
 	if (ret)
@@ -818,8 +827,11 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	step = "adding namespaces";
 	ret = tnvme_scan_namespaces(dev);
-	if (ret)
+	if (ret) {
+		tnvme_remove_namespaces(dev);
 		goto del_chardev;
+	}
+	tnvme_start_async_events(dev);
 
 	dev_info(&pdev->dev,
 		 "tnvme%d: %s serial %s, %u I/O queues of depth %u, %u MSI-X vectors\n",
@@ -881,17 +893,24 @@ static void tnvme_remove(struct pci_dev *pdev)
 		tnvme_start_queues(dev);
 	}
 
-	/* A reset that was running finishes first (and sees DELETING). */
+	/*
+	 * A reset or an event that was being handled finishes first (and
+	 * sees DELETING: neither starts anything new).
+	 */
 	flush_work(&dev->reset_work);
+	cancel_work_sync(&dev->async_event_work);
 
 	/* Wait for running ioctls, refuse new ones. */
 	down_write(&dev->ioctl_rwsem);
 	dev->removing = true;
 	up_write(&dev->ioctl_rwsem);
-	tnvme_del_chardev(dev);
 
-	/* del_gendisk() waits for the I/O the disks still have in flight. */
+	/*
+	 * del_gendisk() waits for the I/O the disks still have in flight.
+	 * The disks go before /dev/tnvme<c>: they are its children in sysfs.
+	 */
 	tnvme_remove_namespaces(dev);
+	tnvme_del_chardev(dev);
 
 	/*
 	 * Tell a working controller the queues are gone (only possible if
@@ -902,6 +921,8 @@ static void tnvme_remove(struct pci_dev *pdev)
 	tnvme_delete_io_queues(dev);
 	tnvme_dev_disable(dev, true);
 	tnvme_start_queues(dev);
+	/* The Asynchronous Event Request was cancelled: no event comes now. */
+	cancel_work_sync(&dev->async_event_work);
 
 	tnvme_free_io_tag_set(dev);
 	tnvme_free_admin_queue(dev);
@@ -914,6 +935,176 @@ static void tnvme_remove(struct pci_dev *pdev)
 	dev_info(&pdev->dev, "tnvme%d removed\n", dev->instance);
 	tnvme_put_dev(dev);
 }
+
+/* ---------------------------------------------------------------------
+ * Resets the PCI core does, errors it reports, power transitions.
+ *
+ * All of them come down to the same two halves as our own reset: stop
+ * the controller and requeue what was in flight (tnvme_prepare_reset()),
+ * then rebuild it (reset_work).  Without the first half a function reset
+ * pulls the controller's state away under live queues: the next command
+ * goes to an SQ the controller no longer knows and only the timeout
+ * handler, a whole io_timeout later, notices.
+ */
+
+/*
+ * Take the controller into RESETTING for the PCI core or the PM core, and
+ * disable it.  A reset that is already running finishes first, so two
+ * resets never touch the registers at once; the PCI core holds the
+ * device lock, so probe and remove cannot run meanwhile.  The
+ * TNVME_F_PCI_RESET bit says "RESETTING is held for the PCI core": AER
+ * recovery calls error_detected() and then, for the link reset,
+ * reset_prepare(), and the second call must not wait for a reset_work
+ * that nobody has queued.
+ * @shutdown: ask the controller for an orderly shutdown (CC.SHN, 3.6)
+ * first, so its volatile write cache reaches the media.
+ * Return: false if the controller is being probed or removed.
+ */
+static bool tnvme_prepare_reset(struct tnvme_dev *dev, bool shutdown)
+{
+	while (!test_bit(TNVME_F_PCI_RESET, &dev->flags)) {
+		if (tnvme_change_state(dev, TNVME_CTRL_RESETTING)) {
+			set_bit(TNVME_F_PCI_RESET, &dev->flags);
+			break;
+		}
+		if (tnvme_state(dev) == TNVME_CTRL_DELETING ||
+		    tnvme_state(dev) == TNVME_CTRL_NEW)
+			return false;
+		/* Our own reset: its reset_work is queued or about to be. */
+		flush_work(&dev->reset_work);
+		cond_resched();
+	}
+	tnvme_dev_disable(dev, shutdown);
+	return true;
+}
+
+/*
+ * The second half: hand the controller to reset_work to rebuild it,
+ * and wait for it if @wait.
+ */
+static void tnvme_finish_reset(struct tnvme_dev *dev, bool wait)
+{
+	if (!test_and_clear_bit(TNVME_F_PCI_RESET, &dev->flags))
+		return;
+	queue_work(tnvme_wq, &dev->reset_work);
+	if (wait)
+		flush_work(&dev->reset_work);
+}
+
+/*
+ * Function Level Reset (PCIe 6.6.2), e.g. "echo 1 > .../reset" in sysfs,
+ * or a reset the PCI core does for someone else.  The core saves and
+ * restores the config space around it; we quiesce before and rebuild
+ * after.
+ */
+static void tnvme_reset_prepare(struct pci_dev *pdev)
+{
+	tnvme_prepare_reset(pci_get_drvdata(pdev), false);
+}
+
+static void tnvme_reset_done(struct pci_dev *pdev)
+{
+	tnvme_finish_reset(pci_get_drvdata(pdev), true);
+}
+
+/*
+ * Advanced Error Reporting.  The PCI core calls error_detected() when the
+ * link reports an uncorrectable error.  "normal": the link still works,
+ * carry on.  "frozen": MMIO and DMA are blocked until the core resets the
+ * link; stop everything now (registers may read all ones) and ask for
+ * that reset.  "perm_failure": the device is gone; the core removes it.
+ */
+static pci_ers_result_t tnvme_error_detected(struct pci_dev *pdev,
+					     pci_channel_state_t state)
+{
+	struct tnvme_dev *dev = pci_get_drvdata(pdev);
+
+	switch (state) {
+	case pci_channel_io_normal:
+		return PCI_ERS_RESULT_CAN_RECOVER;
+	case pci_channel_io_frozen:
+		dev_warn(&pdev->dev, "tnvme%d: frozen PCI channel, waiting for a slot reset\n",
+			 dev->instance);
+		tnvme_prepare_reset(dev, false);
+		return PCI_ERS_RESULT_NEED_RESET;
+	case pci_channel_io_perm_failure:
+	default:
+		dev_warn(&pdev->dev, "tnvme%d: permanent PCI failure, giving the device up\n",
+			 dev->instance);
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+}
+
+/*
+ * The link was reset: config space is back to defaults, restore ours.
+ * If the core reset the link through the bus (reset_prepare() and
+ * reset_done() around it), reset_done() has already rebuilt the
+ * controller; otherwise (a reset the hardware did, e.g. Downstream Port
+ * Containment) we rebuild it now.
+ */
+static pci_ers_result_t tnvme_slot_reset(struct pci_dev *pdev)
+{
+	struct tnvme_dev *dev = pci_get_drvdata(pdev);
+
+	dev_info(&pdev->dev, "tnvme%d: restarting after a slot reset\n",
+		 dev->instance);
+	pci_restore_state(pdev);
+	tnvme_finish_reset(dev, false);
+	return PCI_ERS_RESULT_RECOVERED;
+}
+
+/* Recovery is over: I/O may flow once reset_work has rebuilt the queues. */
+static void tnvme_error_resume(struct pci_dev *pdev)
+{
+	flush_work(&((struct tnvme_dev *)pci_get_drvdata(pdev))->reset_work);
+}
+
+static const struct pci_error_handlers tnvme_err_handler = {
+	.error_detected	= tnvme_error_detected,
+	.slot_reset	= tnvme_slot_reset,
+	.resume		= tnvme_error_resume,
+	.reset_prepare	= tnvme_reset_prepare,
+	.reset_done	= tnvme_reset_done,
+};
+
+/*
+ * Reboot, power-off, kexec: the controller may lose power right after
+ * this returns, so shut it down in order (CC.SHN) and stop its DMA.  The
+ * queues stay quiesced: nothing is going to be submitted any more.
+ */
+static void tnvme_shutdown(struct pci_dev *pdev)
+{
+	struct tnvme_dev *dev = pci_get_drvdata(pdev);
+
+	if (tnvme_prepare_reset(dev, true)) {
+		clear_bit(TNVME_F_PCI_RESET, &dev->flags);
+		tnvme_change_state(dev, TNVME_CTRL_DEAD);
+	}
+}
+
+/*
+ * System suspend (S3, "echo mem > /sys/power/state") and resume.  The
+ * platform cuts the controller's power, so suspend is an orderly shutdown
+ * and resume a full reset.  In-flight requests are requeued by the
+ * suspend half and sent again once resume has rebuilt the queues.  The
+ * stock driver does the same for S3 and can instead keep the controller
+ * powered in a low NVMe power state (APST) for suspend-to-idle; we never
+ * program power states, so this simple path serves every kind of sleep.
+ */
+static int tnvme_suspend(struct device *d)
+{
+	tnvme_prepare_reset(dev_get_drvdata(d), true);
+	return 0;
+}
+
+static int tnvme_resume(struct device *d)
+{
+	/* Do not keep the whole system's resume waiting for our reset. */
+	tnvme_finish_reset(dev_get_drvdata(d), false);
+	return 0;
+}
+
+static DEFINE_SIMPLE_DEV_PM_OPS(tnvme_pm_ops, tnvme_suspend, tnvme_resume);
 
 /*
  * Match by PCI class code, not by vendor/device id: 0x010802 is
@@ -932,6 +1123,11 @@ static struct pci_driver tnvme_pci_driver = {
 	.id_table	= tnvme_id_table,
 	.probe		= tnvme_probe,
 	.remove		= tnvme_remove,
+	.shutdown	= tnvme_shutdown,
+	.err_handler	= &tnvme_err_handler,
+	.driver		= {
+		.pm	= pm_sleep_ptr(&tnvme_pm_ops),
+	},
 };
 
 static int __init tnvme_init(void)

@@ -29,6 +29,7 @@
 #include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/spinlock.h>
+#include <linux/uuid.h>
 #include <linux/workqueue.h>
 
 /*
@@ -56,6 +57,14 @@
  * It bounds the PRP list pages a request can need (see TNVME_MAX_LIST_PAGES).
  */
 #define TNVME_MAX_XFER		SZ_4M
+
+/*
+ * Dataset Management ranges per discard request: one 4 KiB page of
+ * 16-byte ranges (4.1) is the most one PRP entry describes; up to
+ * TNVME_DSM_SMALL_RANGES fit in a block of the small pool.
+ */
+#define TNVME_DSM_MAX_RANGES	(TNVME_CTRL_PAGE_SIZE / sizeof(struct nvme_dsm_range))
+#define TNVME_DSM_SMALL_RANGES	(TNVME_SMALL_POOL_SIZE / sizeof(struct nvme_dsm_range))
 
 /* Scatter/gather segments per request; the block layer splits bigger bios. */
 #define TNVME_MAX_SEGS		128
@@ -88,6 +97,9 @@ extern unsigned int tnvme_max_retries;
 extern bool tnvme_shadow_doorbells;
 extern char *tnvme_serial;
 extern char *tnvme_pci_addr;
+
+/* Runs resets and asynchronous event handling (probe.c). */
+extern struct workqueue_struct *tnvme_wq;
 
 struct tnvme_dev;
 
@@ -175,11 +187,23 @@ struct tnvme_iod {
 	__le64 *list[TNVME_MAX_LIST_PAGES];
 	dma_addr_t list_dma[TNVME_MAX_LIST_PAGES];
 
-	/* Dataset Management range for discard (one range per request). */
+	/* Dataset Management ranges for discard, one per bio. */
 	struct nvme_dsm_range *dsm;
 	dma_addr_t dsm_dma;
+	bool dsm_small;		/* from the small pool, else the page pool */
 
 	struct scatterlist sg[TNVME_MAX_SEGS];
+};
+
+/*
+ * A namespace's globally unique names (Identify Namespace and the
+ * Namespace Identification Descriptor list, 5.17.2.3); all zero when
+ * the controller reports none.  They make up the disk's wwid.
+ */
+struct tnvme_ns_ids {
+	u8 eui64[8];
+	u8 nguid[16];
+	uuid_t uuid;
 };
 
 /* One namespace, one gendisk. */
@@ -189,6 +213,7 @@ struct tnvme_ns {
 	u32 nsid;
 	u8 lba_shift;		/* log2 of the logical block size */
 	u64 nsze;		/* namespace size in logical blocks */
+	struct tnvme_ns_ids ids;
 	struct gendisk *disk;
 };
 
@@ -234,11 +259,31 @@ struct tnvme_dev {
 	/* From Identify Controller (5.17.2.1). */
 	char serial[21];
 	char model[41];
+	char firmware_rev[9];
+	char subsysnqn[257];	/* NVMe Qualified Name of the subsystem */
+	char raw_serial[20];	/* SN, MN and FR as reported, space padded */
+	char raw_model[40];
+	char raw_firmware_rev[8];
+	u16 vid;		/* PCI vendor id */
+	u16 cntlid;		/* controller id in its subsystem */
 	u32 max_xfer;		/* bytes per command: MDTS, capped */
 	u16 oacs;		/* optional admin commands supported */
 	u16 oncs;		/* optional NVM commands supported */
+	u32 oaes;		/* optional asynchronous events supported */
+	u16 awupf;		/* atomic write unit on power fail, 0-based */
 	u8 vwc;			/* volatile write cache present */
 	u32 nn;			/* number of namespaces */
+
+	/*
+	 * From Identify Controller for the NVM command set (CNS 06h):
+	 * Dataset Management ranges per command, blocks per range, blocks
+	 * per command, and Write Zeroes size (2 ^ wzsl minimum pages); 0
+	 * means no limit.
+	 */
+	u8 dmrl;
+	u32 dmrsl;
+	u64 dmsl;
+	u8 wzsl;
 
 	/* Queues: queues[0] is admin, queues[1..nr_io_queues] are I/O. */
 	struct tnvme_queue *queues;
@@ -266,6 +311,11 @@ struct tnvme_dev {
 
 	struct list_head namespaces;	/* of tnvme_ns, under ns_rwsem */
 	struct rw_semaphore ns_rwsem;
+	struct mutex scan_lock;		/* one namespace scan at a time */
+
+	/* Asynchronous events (admin.c): the last event's CQE dword 0. */
+	u32 async_event;
+	struct work_struct async_event_work;
 
 	/*
 	 * Char device /dev/tnvme<c> and its class device
@@ -298,9 +348,13 @@ struct tnvme_dev {
 	bool removing;
 };
 
-/* dev->flags: the queues are quiesced by us (keeps quiesce balanced). */
+/*
+ * dev->flags: the queues are quiesced by us (keeps quiesce balanced);
+ * RESETTING is held for the PCI or PM core (probe.c, PCI resets).
+ */
 #define TNVME_F_IO_STOPPED	0
 #define TNVME_F_ADMIN_STOPPED	1
+#define TNVME_F_PCI_RESET	2
 
 static inline struct tnvme_iod *tnvme_iod(struct request *req)
 {
@@ -356,7 +410,13 @@ int tnvme_send_abort(struct request *req);
 int tnvme_set_queue_count(struct tnvme_dev *dev, u32 dword11, u32 *dword0);
 int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid,
 		      struct nvme_id_ns *id);
+int tnvme_identify_ctrl_nvm(struct tnvme_dev *dev);
+int tnvme_identify_ns_descs(struct tnvme_dev *dev, u32 nsid,
+			    struct tnvme_ns_ids *ids);
 int tnvme_active_ns_list(struct tnvme_dev *dev, __le32 *list);
+void tnvme_init_async_events(struct tnvme_dev *dev);
+void tnvme_start_async_events(struct tnvme_dev *dev);
+void tnvme_submit_async_event(struct tnvme_dev *dev);
 
 /* io.c: blk-mq operations, data mapping */
 extern const struct blk_mq_ops tnvme_admin_mq_ops;
