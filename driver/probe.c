@@ -21,10 +21,11 @@
  * Where the rest lives (the driver's steps of a request, sq_write,
  * sq_doorbell and cq_doorbell, are in io.c and irq.c):
  *   queues.c     queue memory, doorbells, MSI-X, create/delete I/O queues
- *   admin.c      synchronous admin commands (Identify, Set Features)
+ *   admin.c      synchronous admin commands (Identify, Set Features),
+ *                asynchronous events
  *   io.c         blk-mq: turning a struct request into an NVMe command
  *   irq.c        the interrupt handler and completion of requests
- *   namespace.c  gendisks
+ *   namespace.c  gendisks: limits, identity in sysfs, (re)scanning
  *   chardev.c    /dev/tnvme<c> and the nvme-cli passthrough ioctls
  *   trace.h      tracepoints
  */
