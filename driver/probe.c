@@ -570,8 +570,6 @@ static void tnvme_reset_work(struct work_struct *work)
 	tnvme_dev_disable(dev, false);
 
 	pci_set_master(dev->pdev);
-	/* What slot_reset() restores after an AER link reset. */
-	pci_save_state(dev->pdev);
 	ret = tnvme_start_admin_queue(dev);
 	if (ret)
 		goto dead;
@@ -1050,6 +1048,8 @@ static pci_ers_result_t tnvme_slot_reset(struct pci_dev *pdev)
 	dev_info(&pdev->dev, "tnvme%d: restarting after a slot reset\n",
 		 dev->instance);
 	pci_restore_state(pdev);
+	/* Restoring uses the saved state up: keep it for the next time. */
+	pci_save_state(pdev);
 	tnvme_finish_reset(dev, false);
 	return PCI_ERS_RESULT_RECOVERED;
 }

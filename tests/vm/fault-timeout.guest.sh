@@ -55,6 +55,12 @@ expect_eq "lab: no reset, state stays live" live "$(cat /sys/class/tnvme/$L/stat
 read -r rc ms </tmp/extra.rc
 check "extra: the 9 s read fails with EIO after Abort, reset, retry, reset ($ms ms): $(cat /tmp/extra.err)" \
 	sh -c "[ $rc -ne 0 ] && grep -q 'Input/output error' /tmp/extra.err"
+# The read fails when the second reset cancels it, before that reset has
+# rebuilt the controller: let the reset finish before looking at states.
+for i in $(seq 50); do
+	[ "$(cat /sys/class/tnvme/$X/state)" = resetting ] || break
+	sleep 0.2
+done
 seq=$(grep "tnvme_timeout: ctrl=$xc " $T/trace | sed 's/.*action=//' | tr '\n' ' ')
 expect_eq "extra: timeout actions in order" "abort reset abort reset " "$seq"
 states=$(grep "tnvme_ctrl_state: ctrl=$xc " $T/trace | sed 's/.*ctrl=[0-9]* //' | tr '\n' ',')
