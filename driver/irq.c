@@ -198,11 +198,15 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot,
 	 * (/sys/block/<disk>/io-timeout-fail) drop this completion so that
 	 * the timeout handler gets exercised.  Otherwise a success joins the
 	 * batch, and everything else goes to blk-mq, which calls
-	 * tnvme_complete_rq() on a suitable CPU (errors, retries).
+	 * tnvme_complete_rq() on a suitable CPU (errors, retries).  Not the
+	 * Asynchronous Event Request on its reserved tag: a batch gives its
+	 * tags back as ordinary ones, counted from the first tag after the
+	 * reserved ones, and would clear a bit outside the tag map.
 	 */
 	if (blk_should_fake_timeout(req->q))
 		return;
-	if (!blk_mq_add_to_batch(req, iob, status, tnvme_complete_batch))
+	if (blk_mq_is_reserved_rq(req) ||
+	    !blk_mq_add_to_batch(req, iob, status, tnvme_complete_batch))
 		blk_mq_complete_request(req);
 }
 

@@ -358,28 +358,46 @@ static int tnvme_add_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
 }
 
 /*
- * A rescan found @ns again.  If its identity or block size changed it
- * is a different namespace under the same id (detached and another
- * attached, or reformatted): the caller removes the disk and adds a new
- * one (-ENODEV).  A new size is just announced (a change uevent, as for
- * any disk that grows).
+ * A rescan found @ns again.  If its identity changed it is a different
+ * namespace under the same id (one detached, another attached): the
+ * caller removes the disk and adds a new one (-ENODEV), as it does when
+ * the namespace now has a format we cannot use.  A new size, or a new
+ * LBA format after a Format NVM, keeps the disk, as with the stock
+ * driver: whoever has it open keeps a working file descriptor (nvme
+ * format sets the new block size through one, with BLKBSZSET).  The
+ * queue is frozen while the block size changes, so that no request is
+ * built for one size and sent with the other.  A new size is announced
+ * (a change uevent, as for any disk that grows).
  */
 static int tnvme_update_ns(struct tnvme_ns *ns, struct nvme_id_ns *id)
 {
 	struct tnvme_dev *dev = ns->dev;
+	u8 lba_shift = tnvme_ns_lba_shift(dev, ns->nsid, id);
 	struct tnvme_ns_ids ids;
+	bool reformatted;
 	int ret;
 
-	if (tnvme_ns_lba_shift(dev, ns->nsid, id) != ns->lba_shift)
+	if (!lba_shift)
 		return -ENODEV;
 	ret = tnvme_ns_get_ids(dev, ns->nsid, id, &ids);
 	if (ret)
 		return ret;
 	if (memcmp(&ids, &ns->ids, sizeof(ids)))
 		return -ENODEV;
+	reformatted = lba_shift != ns->lba_shift;
+	if (reformatted) {
+		blk_mq_freeze_queue(ns->disk->queue);
+		ns->lba_shift = lba_shift;
+		tnvme_set_ns_limits(ns, id);
+	}
 	ns->nsze = le64_to_cpu(id->nsze);
 	set_capacity_and_notify(ns->disk,
 				ns->nsze << (ns->lba_shift - SECTOR_SHIFT));
+	if (reformatted) {
+		blk_mq_unfreeze_queue(ns->disk->queue);
+		dev_info(&dev->pdev->dev, "%s: reformatted, now %llu blocks of %u B\n",
+			 ns->disk->disk_name, ns->nsze, 1U << ns->lba_shift);
+	}
 	return 0;
 }
 

@@ -979,10 +979,16 @@ static bool tnvme_prepare_reset(struct tnvme_dev *dev, bool shutdown)
 
 /*
  * The second half: hand the controller to reset_work to rebuild it,
- * and wait for it if @wait.
+ * and wait for it if @wait.  Every caller runs right after the config
+ * space was restored (by the PCI core after an FLR or a system resume, by
+ * tnvme_slot_reset() after a link reset), and restoring uses the saved
+ * copy up: save the restored state again, or the next slot reset would
+ * have nothing to restore and the controller would stay without its BARs
+ * and bus mastering.
  */
 static void tnvme_finish_reset(struct tnvme_dev *dev, bool wait)
 {
+	pci_save_state(dev->pdev);
 	if (!test_and_clear_bit(TNVME_F_PCI_RESET, &dev->flags))
 		return;
 	queue_work(tnvme_wq, &dev->reset_work);
@@ -1048,8 +1054,6 @@ static pci_ers_result_t tnvme_slot_reset(struct pci_dev *pdev)
 	dev_info(&pdev->dev, "tnvme%d: restarting after a slot reset\n",
 		 dev->instance);
 	pci_restore_state(pdev);
-	/* Restoring uses the saved state up: keep it for the next time. */
-	pci_save_state(pdev);
 	tnvme_finish_reset(dev, false);
 	return PCI_ERS_RESULT_RECOVERED;
 }
@@ -1094,7 +1098,20 @@ static void tnvme_shutdown(struct pci_dev *pdev)
  */
 static int tnvme_suspend(struct device *d)
 {
-	tnvme_prepare_reset(dev_get_drvdata(d), true);
+	struct tnvme_dev *dev = dev_get_drvdata(d);
+
+	if (!tnvme_prepare_reset(dev, true))
+		return 0;
+	/*
+	 * Give the I/O queues' interrupts back, as the stock driver does:
+	 * their vectors are managed (pinned to CPUs), and the non-boot CPUs
+	 * go offline and come back while the system sleeps.  The CPU's
+	 * return starts a requested one again (disable depth 0) while the
+	 * PM core still counts it as disabled by itself, and the PM core's
+	 * own enable then warns "Unbalanced enable for IRQ".  Resume's
+	 * reset_work requests them again.
+	 */
+	tnvme_free_io_irqs(dev);
 	return 0;
 }
 

@@ -160,12 +160,22 @@ static void tnvme_free_irq(struct tnvme_queue *q)
 	q->irq_requested = false;
 }
 
-void tnvme_free_irqs(struct tnvme_dev *dev)
+/*
+ * The I/O queues' handlers only; tnvme_create_io_queues() requests them
+ * again as it brings each queue back.
+ */
+void tnvme_free_io_irqs(struct tnvme_dev *dev)
 {
 	unsigned int i;
 
-	for (i = 0; i <= dev->nr_io_queues; i++)
+	for (i = 1; i <= dev->nr_io_queues; i++)
 		tnvme_free_irq(&dev->queues[i]);
+}
+
+void tnvme_free_irqs(struct tnvme_dev *dev)
+{
+	tnvme_free_irq(tnvme_admin_queue(dev));
+	tnvme_free_io_irqs(dev);
 }
 
 /*

@@ -388,6 +388,7 @@ void tnvme_free_queues(struct tnvme_dev *dev);
 void tnvme_init_queue_state(struct tnvme_queue *q);
 void tnvme_program_admin_queue(struct tnvme_dev *dev);
 int tnvme_request_irq(struct tnvme_queue *q);
+void tnvme_free_io_irqs(struct tnvme_dev *dev);
 void tnvme_free_irqs(struct tnvme_dev *dev);
 int tnvme_setup_irq_vectors(struct tnvme_dev *dev, unsigned int nr_io);
 int tnvme_create_io_queues(struct tnvme_dev *dev);
