@@ -32,6 +32,7 @@ expect_reject "shell with a command" "'shell' takes no command" shell -- ls
 expect_reject "bad controller key" "unknown key 'queues'" run --ctrl lab:queues=4 -- true
 expect_reject "bad controller value" "ioqpairs must be 1..256" run --ctrl lab:ioqpairs=0 -- true
 expect_reject "bad controller name" "must be a lower-case word" run --ctrl Lab -- true
+expect_reject "bad controller link" "link must be 2.5" run --ctrl lab:link=8 -- true
 expect_reject "missing lab kernel" "lab kernel /boot/vmlinuz-0.0.0-none not found" run --kver 0.0.0-none -- true
 # A PATH without QEMU (but with everything else labvm uses).
 mkdir -p "$TEST_DIR/bin"
