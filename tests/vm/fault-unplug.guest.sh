@@ -55,6 +55,30 @@ open(sys.argv[1] + ".result", "w").write(res)
 PY
 }
 
+# How long removal takes (issue 13: under 2 s, idle or under I/O, with no
+# timeout message): a kprobe on tnvme_remove() and one on its return,
+# whatever started the removal (hot-unplug, unbind).
+K=/sys/kernel/tracing
+remove_probes() {
+	echo 'p:tnvme_rm_in tnvme:tnvme_remove' >>$K/kprobe_events &&
+		echo 'r:tnvme_rm_out tnvme:tnvme_remove' >>$K/kprobe_events &&
+		: >$K/trace && echo 1 >$K/events/kprobes/enable
+}
+# remove_took WHAT: check the one removal the probes saw, then drop them
+# (before rmmod: they point into the module).
+remove_took() {
+	local t
+	t=$(awk '/tnvme_rm_in:/ { sub(":", "", $4); a = $4 }
+		 /tnvme_rm_out:/ { sub(":", "", $4); b = $4 }
+		 END { if (a != "" && b != "") printf "%.3f", b - a }' $K/trace)
+	echo 0 >$K/events/kprobes/enable
+	: >$K/kprobe_events
+	echo "# $1: tnvme_remove() took ${t:-?} s"
+	check "$1: tnvme_remove() returns within 2 s (${t:-not seen} s)" \
+		awk -v t="$t" 'BEGIN { exit !(t != "" && t < 2) }'
+	expect_eq "$1: no 'timed out' message" 0 "$(dmesg | grep -c 'tnvme.*timed out')"
+}
+
 insmod driver/tnvme.ko io_timeout=5
 if ! tools/tnvme-bind >/dev/null; then
 	not_ok "tnvme-bind"
@@ -65,6 +89,7 @@ fi
 # --- 1. hot-unplug under I/O, with /dev/tnvme0 held open.
 hold_chardev $W/held
 wait_for_file $W/held.opened 10
+check "kprobes on tnvme_remove()" remove_probes
 fio_bg unplug
 sleep 4
 t0=$(date +%s)
@@ -82,6 +107,7 @@ check "fio ends within 60 s of the unplug ($((t1 - t0)) s), rc=$rc, with I/O err
 # after remove() returned), so remove() runs with the device still
 # present; the surprise-removal branch (device gone first) is not reached.
 check "dmesg: tnvme0 removed" sh -c "dmesg | grep -q 'tnvme0 removed'"
+remove_took "hot-unplug under fio"
 touch $W/held.go
 wait_for_file $W/held.result 10
 expect_eq "an ioctl on the held /dev/tnvme0 after unplug returns ENODEV" ENODEV "$(cat $W/held.result 2>/dev/null)"
@@ -103,12 +129,19 @@ check "tnvme probes the re-added controller ($out)" test "$(driver_of "$LAB")" =
 check "fio verify on the re-added controller" \
 	sh -c "cd $W && fio --name=v --filename=$D --direct=1 --rw=randwrite --bs=4k-128k --size=16m --iodepth=8 --ioengine=libaio --verify=crc32c --verify_fatal=1 --verify_state_save=0 >$W/v.out 2>&1"
 
-# --- 3. unbind through sysfs under I/O.
+# --- 3. unbind through sysfs, idle, then under I/O.
+check "kprobes on tnvme_remove()" remove_probes
+echo "$LAB" >/sys/bus/pci/drivers/tnvme/unbind
+check "after an idle unbind the gendisk is gone" wait_gone /sys/block/tnvme0n1 10
+remove_took "unbind, idle"
+check "bind tnvme again" tools/tnvme-bind "$LAB"
+check "kprobes on tnvme_remove()" remove_probes
 fio_bg unbind
 sleep 4
 echo "$LAB" >/sys/bus/pci/drivers/tnvme/unbind
 check "after unbind the gendisk is gone" wait_gone /sys/block/tnvme0n1 10
 wait_for_file $W/unbind.rc 60
+remove_took "unbind under fio"
 rc=$(cat $W/unbind.rc 2>/dev/null)
 errs=$(awk -F';' '{ s += $5 } END { print s + 0 }' $W/unbind.out)
 check "fio ends after the unbind (rc=$rc, $errs I/O errors)" test -n "$rc" -a "$rc" != 124
