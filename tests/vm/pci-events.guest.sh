@@ -16,16 +16,19 @@ secs_since() { echo "$(now) $1" | awk '{ printf "%.3f", $1 - $2 }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 state() { cat /sys/class/tnvme/tnvme0/state 2>/dev/null; }
 
-# read_timed T0 WHAT: one 4 KiB O_DIRECT read; must finish within 1 s of
-# T0, the end of the event before it (a reset the driver did not take
-# part in is found only by a timeout, 30 s later; the bound is no TCG
-# timing).
+# read_timed T0 WHAT: one 4 KiB O_DIRECT read, timed from T0, the end of
+# the event before it.  A reset the driver took no part in is found only
+# by a timeout (io_timeout, 30 s here) and the read waits for it; a
+# handled one costs a normal read (0.2-0.4 s measured on a quiet machine,
+# up to 0.9 s with three VMs on two cores).  The bound, 5 s, separates
+# the two without depending on how loaded TCG is; the same step is
+# compared with the stock driver in vm/parity (e1, e3).
 read_timed() {
 	local t0=$1 what=$2 t
 	timeout 20 dd if=$D of=/dev/null bs=4k count=1 iflag=direct status=none
 	t=$(secs_since "$t0")
 	echo "# $what: the next read completed $t s after it"
-	check "$what: the next 4 KiB read completes within 1 s ($t s)" le "$t" 1
+	check "$what: the next 4 KiB read completes without waiting for a timeout ($t s, bound 5 s)" le "$t" 5
 }
 
 # fio_bg NAME SECONDS: write+verify, one job per CPU on its own 16 MiB
