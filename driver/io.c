@@ -802,6 +802,30 @@ static void tnvme_map_queues(struct blk_mq_tag_set *set)
 	/* LAB-TODO(06) end */
 }
 
+/*
+ * blk-mq's ->map_queues: the sizes of the maps, then each map.  Hardware
+ * contexts 0..N-1 are the interrupt-driven queues 1..N (HCTX_TYPE_DEFAULT,
+ * mapped by tnvme_map_queues()), the rest the poll queues
+ * (HCTX_TYPE_POLL): they have no interrupt, and so no CPU affinity to
+ * follow, and are spread over the CPUs evenly.  No HCTX_TYPE_READ map: we
+ * do not split reads from writes (the stock driver's write_queues).
+ */
+static void tnvme_map_all_queues(struct blk_mq_tag_set *set)
+{
+	struct tnvme_dev *dev = set->driver_data;
+	unsigned int nr_irq = dev->nr_io_queues - dev->nr_poll_queues;
+
+	set->map[HCTX_TYPE_DEFAULT].nr_queues = nr_irq;
+	set->map[HCTX_TYPE_DEFAULT].queue_offset = 0;
+	tnvme_map_queues(set);
+	if (set->nr_maps <= HCTX_TYPE_POLL)
+		return;
+	set->map[HCTX_TYPE_READ].nr_queues = 0;
+	set->map[HCTX_TYPE_POLL].nr_queues = dev->nr_poll_queues;
+	set->map[HCTX_TYPE_POLL].queue_offset = nr_irq;
+	blk_mq_map_queues(&set->map[HCTX_TYPE_POLL]);
+}
+
 const struct blk_mq_ops tnvme_admin_mq_ops = {
 	.queue_rq	= tnvme_queue_rq,
 	.complete	= tnvme_complete_rq,
@@ -814,7 +838,8 @@ const struct blk_mq_ops tnvme_io_mq_ops = {
 	.commit_rqs	= tnvme_commit_rqs,
 	.complete	= tnvme_complete_rq,
 	.init_hctx	= tnvme_init_hctx,
-	.map_queues	= tnvme_map_queues,
+	.map_queues	= tnvme_map_all_queues,
+	.poll		= tnvme_poll,
 	.timeout	= tnvme_timeout,
 };
 
@@ -894,7 +919,8 @@ int tnvme_alloc_io_tag_set(struct tnvme_dev *dev)
 
 	set->ops = &tnvme_io_mq_ops;
 	set->nr_hw_queues = dev->nr_io_queues;
-	set->nr_maps = 1;
+	/* DEFAULT, READ (unused) and POLL, or DEFAULT alone. */
+	set->nr_maps = dev->nr_poll_queues ? HCTX_MAX_TYPES : 1;
 	set->queue_depth = dev->io_depth - 1;
 	set->timeout = tnvme_io_timeout * HZ;
 	set->numa_node = dev_to_node(&dev->pdev->dev);

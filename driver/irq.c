@@ -273,6 +273,30 @@ irqreturn_t tnvme_irq(int irq, void *data)
 	return found ? IRQ_HANDLED : IRQ_NONE;
 }
 
+/*
+ * blk-mq's ->poll, for the queues without an interrupt (HCTX_TYPE_POLL):
+ * the task that submitted polled I/O calls it in a loop until its request
+ * is done.  It does what tnvme_irq() does for the other queues, the sixth
+ * step of a request without the interrupt, and its trace event fires
+ * where tnvme_irq's would.  A look that finds nothing takes no lock.
+ * Several tasks may poll one queue at once: cq_poll_lock lets one reap.
+ */
+int tnvme_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
+{
+	struct tnvme_queue *q = hctx->driver_data;
+	int found;
+
+	if (trace_tnvme_poll_enabled())
+		trace_tnvme_poll(q->dev->instance, q->qid,
+				 raw_smp_processor_id(), tnvme_count_pending(q));
+	if (!tnvme_cqe_pending(q, q->cq_head, q->cq_phase))
+		return 0;
+	spin_lock(&q->cq_poll_lock);
+	found = tnvme_reap_cq(q, iob);
+	spin_unlock(&q->cq_poll_lock);
+	return found;
+}
+
 /* Reap a queue from outside its interrupt handler (timeout, recovery). */
 void tnvme_poll_queue_irqoff(struct tnvme_queue *q)
 {
@@ -280,6 +304,12 @@ void tnvme_poll_queue_irqoff(struct tnvme_queue *q)
 
 	if (!q->cqes)
 		return;
+	if (q->polled) {
+		spin_lock(&q->cq_poll_lock);
+		tnvme_reap_cq(q, NULL);
+		spin_unlock(&q->cq_poll_lock);
+		return;
+	}
 	if (!q->irq_requested) {
 		tnvme_reap_cq(q, NULL);
 		return;
@@ -323,8 +353,9 @@ enum tnvme_timeout_action {
  *
  *   1. CSTS.CFS set, or CSTS reads all ones (device gone): the controller
  *      itself failed.  Reset at once; aborting one command won't help.
- *   2. Poll the CQ.  If the completion is there, an interrupt was lost,
- *      not the command: BLK_EH_DONE, the request is already completed.
+ *   2. Poll the CQ.  If the completion is there, an interrupt was lost
+ *      (or, on a poll queue, nobody polled), not the command: BLK_EH_DONE,
+ *      the request is already completed.
  *   3. In probe, remove, a dead controller or during a reset nobody will
  *      reset it (again): disable the controller, which ends every request,
  *      this one included.
@@ -364,11 +395,15 @@ enum blk_eh_timer_return tnvme_timeout(struct request *req)
 	if (!q->qid && opcode == nvme_admin_async_event)
 		return BLK_EH_RESET_TIMER;
 
-	/* 2. A missed interrupt is not a timeout. */
+	/*
+	 * 2. A missed interrupt is not a timeout.  On a poll queue: nobody
+	 * polled for it (the task gave up waiting, or the poll missed it).
+	 */
 	tnvme_poll_queue_irqoff(q);
 	if (blk_mq_request_completed(req)) {
-		dev_warn(d, "queue %u cid %u: completion found by polling (lost interrupt?)\n",
-			 q->qid, req->tag);
+		dev_warn(d, "queue %u cid %u: completion found by polling (%s)\n",
+			 q->qid, req->tag,
+			 q->polled ? "poll queue, not polled in time" : "lost interrupt?");
 		trace_tnvme_timeout(dev->instance, q->qid, req->tag, opcode,
 				    csts, TNVME_TO_COMPLETED);
 		return BLK_EH_DONE;

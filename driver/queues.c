@@ -72,6 +72,7 @@ int tnvme_alloc_queue(struct tnvme_dev *dev, u16 qid, u16 depth)
 	q->cq_db = tnvme_doorbell(dev, qid, true);
 	/* Admin queue on vector 0, I/O queue n on vector n. */
 	q->cq_vector = qid;
+	spin_lock_init(&q->cq_poll_lock);
 	snprintf(q->irq_name, sizeof(q->irq_name), "tnvme%dq%u",
 		 dev->instance, qid);
 	tnvme_init_queue_state(q);
@@ -180,7 +181,10 @@ void tnvme_free_irqs(struct tnvme_dev *dev)
 
 /*
  * Replace the single bring-up vector with one vector for the admin queue
- * plus one per I/O queue, and allocate the I/O queues' memory.
+ * plus one per interrupt-driven I/O queue, and allocate the memory of all
+ * @nr_io I/O queues.  The poll queues (the poll_queues parameter, but
+ * always leaving one queue with an interrupt) come last and need no
+ * vector: queues 1..N raise vectors 1..N, queues N+1..nr_io are polled.
  *
  * PCI_IRQ_AFFINITY asks for "managed" affinity: the IRQ core spreads the
  * I/O vectors over the CPUs and pins them there.  pre_vectors = 1 keeps
@@ -188,24 +192,27 @@ void tnvme_free_irqs(struct tnvme_dev *dev)
  * reads the same spreading back, so each CPU submits to the queue whose
  * interrupt fires on that CPU and the completion stays cache-local.
  *
- * We may get fewer vectors than asked for; then we use fewer queues.
+ * We may get fewer vectors than asked for; then we use fewer
+ * interrupt-driven queues.
  */
 int tnvme_setup_irq_vectors(struct tnvme_dev *dev, unsigned int nr_io)
 {
 	struct pci_dev *pdev = dev->pdev;
 	struct irq_affinity affd = { .pre_vectors = 1 };
+	unsigned int nr_poll = min(tnvme_poll_queues, nr_io - 1);
 	unsigned int i;
 	int ret;
 
 	tnvme_free_irq(tnvme_admin_queue(dev));
 	pci_free_irq_vectors(pdev);
 
-	ret = pci_alloc_irq_vectors_affinity(pdev, 2, nr_io + 1,
+	ret = pci_alloc_irq_vectors_affinity(pdev, 2, nr_io - nr_poll + 1,
 					     PCI_IRQ_MSIX | PCI_IRQ_AFFINITY,
 					     &affd);
 	if (ret < 0)
 		return ret;
-	nr_io = ret - 1;
+	nr_io = ret - 1 + nr_poll;
+	dev->nr_poll_queues = nr_poll;
 
 	ret = tnvme_request_irq(tnvme_admin_queue(dev));
 	if (ret)
@@ -217,6 +224,7 @@ int tnvme_setup_irq_vectors(struct tnvme_dev *dev, unsigned int nr_io)
 		ret = tnvme_alloc_queue(dev, i, dev->io_depth);
 		if (ret)
 			return ret;
+		dev->queues[i].polled = i > nr_io - nr_poll;
 		dev->nr_io_queues = i;
 	}
 	return 0;
@@ -229,18 +237,22 @@ int tnvme_setup_irq_vectors(struct tnvme_dev *dev, unsigned int nr_io)
 /*
  * Create I/O Completion Queue (5.4).  QSIZE is 0-based.  PC = physically
  * contiguous, IEN = interrupts enabled, IV = the MSI-X vector to raise.
+ * A poll queue's CQ has IEN = 0: the controller posts entries and never
+ * interrupts, and IV is ignored.
  */
 static int tnvme_create_cq(struct tnvme_queue *q)
 {
 	struct nvme_command c = { };
+	u16 flags = NVME_QUEUE_PHYS_CONTIG;
 
+	if (!q->polled)
+		flags |= NVME_CQ_IRQ_ENABLED;
 	c.create_cq.opcode = nvme_admin_create_cq;
 	c.create_cq.prp1 = cpu_to_le64(q->cq_dma);
 	c.create_cq.cqid = cpu_to_le16(q->qid);
 	c.create_cq.qsize = cpu_to_le16(q->depth - 1);
-	c.create_cq.cq_flags = cpu_to_le16(NVME_QUEUE_PHYS_CONTIG |
-					   NVME_CQ_IRQ_ENABLED);
-	c.create_cq.irq_vector = cpu_to_le16(q->cq_vector);
+	c.create_cq.cq_flags = cpu_to_le16(flags);
+	c.create_cq.irq_vector = cpu_to_le16(q->polled ? 0 : q->cq_vector);
 	return tnvme_submit_sync(q->dev, &c, NULL, 0, NULL);
 }
 
@@ -295,7 +307,7 @@ int tnvme_create_io_queues(struct tnvme_dev *dev)
 			tnvme_delete_queue(q, nvme_admin_delete_cq);
 			goto fail;
 		}
-		if (!q->irq_requested) {
+		if (!q->polled && !q->irq_requested) {
 			ret = tnvme_request_irq(q);
 			if (ret)
 				goto fail_live;

@@ -91,6 +91,7 @@
 
 /* Module parameters (defined and range-checked in probe.c). */
 extern unsigned int tnvme_io_queues;
+extern unsigned int tnvme_poll_queues;
 extern unsigned int tnvme_io_depth;
 extern unsigned int tnvme_io_timeout;
 extern unsigned int tnvme_max_retries;
@@ -106,7 +107,7 @@ struct tnvme_dev;
 /*
  * One queue pair.  Queue 0 is the admin queue; queues 1..nr_io_queues are
  * I/O queues.  Each I/O SQ has its own CQ with the same id (qid), and each
- * CQ has its own MSI-X vector.
+ * CQ has its own MSI-X vector, except a poll queue's, which has none.
  */
 struct tnvme_queue {
 	struct tnvme_dev *dev;
@@ -135,7 +136,8 @@ struct tnvme_queue {
 
 	/*
 	 * Completion side.  Only the interrupt handler touches these (or
-	 * code that has disabled that interrupt first), so no lock.
+	 * code that has disabled that interrupt first), so no lock; on a
+	 * poll queue, whoever holds cq_poll_lock.
 	 */
 	struct nvme_completion *cqes;	/* host memory the controller writes */
 	dma_addr_t cq_dma;
@@ -145,9 +147,11 @@ struct tnvme_queue {
 	__le32 *shadow_cq_db;	/* its shadow (NULL: none) */
 	__le32 *cq_event_idx;	/* ring cq_db when the head passes this */
 
-	/* Interrupt. */
+	/* Interrupt, or none: a poll queue (HCTX_TYPE_POLL). */
 	u16 cq_vector;		/* MSI-X vector index */
 	bool irq_requested;
+	bool polled;		/* no interrupt: tnvme_poll() reaps it */
+	spinlock_t cq_poll_lock;	/* one poller at a time */
 	char irq_name[24];	/* "tnvme<c>q<qid>", shown in /proc/interrupts */
 
 	/* Set once the controller knows this queue (Create I/O SQ done). */
@@ -285,9 +289,13 @@ struct tnvme_dev {
 	u64 dmsl;
 	u8 wzsl;
 
-	/* Queues: queues[0] is admin, queues[1..nr_io_queues] are I/O. */
+	/*
+	 * Queues: queues[0] is admin, queues[1..nr_io_queues] are I/O, the
+	 * last nr_poll_queues of them poll queues.
+	 */
 	struct tnvme_queue *queues;
 	unsigned int nr_io_queues;
+	unsigned int nr_poll_queues;
 	unsigned int io_depth;
 
 	/*
@@ -437,6 +445,7 @@ blk_status_t tnvme_status_to_blk(u16 status, bool *retry,
 irqreturn_t tnvme_irq(int irq, void *data);
 int tnvme_reap_cq(struct tnvme_queue *q, struct io_comp_batch *iob);
 void tnvme_poll_queue_irqoff(struct tnvme_queue *q);
+int tnvme_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob);
 bool tnvme_cancel_request(struct request *req, void *data);
 enum blk_eh_timer_return tnvme_timeout(struct request *req);
 void tnvme_fault_init(void);

@@ -270,6 +270,29 @@ TRACE_EVENT(tnvme_irq,
 );
 
 /*
+ * The irq step on a poll queue (poll_queues=), which has no interrupt:
+ * one call of tnvme_poll(), blk-mq's ->poll, made by the task that
+ * submitted polled I/O (io_uring IOPOLL, RWF_HIPRI) on the CPU it runs
+ * on.  cqes is the number of new entries it saw at that moment; 0 is an
+ * empty poll (the task keeps polling: most calls look like that).  Only
+ * a poll that found entries is followed by tnvme_cqe and tnvme_cq_doorbell.
+ */
+TRACE_EVENT(tnvme_poll,
+	    TP_PROTO(u32 ctrl, u16 qid, u32 cpu, u16 cqes),
+	    TP_ARGS(ctrl, qid, cpu, cqes),
+	    TP_STRUCT__entry(__field(u32, ctrl)
+			     __field(u16, qid)
+			     __field(u32, cpu)
+			     __field(u16, cqes)),
+	    TP_fast_assign(__entry->ctrl = ctrl;
+			   __entry->qid = qid;
+			   __entry->cpu = cpu;
+			   __entry->cqes = cqes;),
+	    TP_printk("ctrl=%u qid=%u cpu=%u cqes=%u",
+		      __entry->ctrl, __entry->qid, __entry->cpu, __entry->cqes)
+);
+
+/*
  * Not steps: start and end of a request as the driver sees it.  Start in
  * queue_rq() on the submitting CPU, before the sq_write step; end when its
  * CQE is handled on the completing CPU.  The time between the two is the
