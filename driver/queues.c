@@ -297,7 +297,14 @@ int tnvme_create_io_queues(struct tnvme_dev *dev)
 	for (i = 1; i <= dev->nr_io_queues; i++) {
 		struct tnvme_queue *q = &dev->queues[i];
 
+		/*
+		 * After a reset a task may still be polling a poll queue
+		 * (tnvme_poll()) for requests the reset requeued: it must
+		 * not read the ring while it is being cleared.
+		 */
+		spin_lock(&q->cq_poll_lock);
 		tnvme_init_queue_state(q);
+		spin_unlock(&q->cq_poll_lock);
 		tnvme_shadow_db_init_queue(q);
 		ret = tnvme_create_cq(q);
 		if (ret)
