@@ -4,7 +4,7 @@
 # created with IEN = 0, no MSI-X vector, no handler).  The guest checks
 # the queue types and io_poll, runs fio with io_uring --hipri (polled)
 # and without, write+verify at mixed sizes, the blktests block/007
-# pattern (classic polling, io_poll_delay=-1, then hybrid, 0), and a
+# pattern (io_poll_delay=-1, then 0; pvsync2 --hipri is not polled on 6.1), and a
 # controller reset and an unbind during polled I/O; the tnvme_poll trace
 # event must account for every CQE of the poll queues, and no interrupt
 # may fire for them.  Then the same without poll_queues: no poll queue,
