@@ -71,8 +71,9 @@ MODULE_PARM_DESC(io_queues,
  * Poll queues (HCTX_TYPE_POLL): I/O queues whose CQ has no interrupt.
  * The submitting task reaps them itself, through blk-mq's ->poll
  * (tnvme_poll()), when it asks for polled I/O: io_uring with
- * IORING_SETUP_IOPOLL (fio --hipri), preadv2() with RWF_HIPRI.  They come
- * on top of the interrupt-driven queues, as with the stock driver.
+ * IORING_SETUP_IOPOLL (fio --hipri).  (A synchronous preadv2() with
+ * RWF_HIPRI is not polled any more in 6.1.)  They come on top of the
+ * interrupt-driven queues, as with the stock driver.
  */
 static int poll_queues_set(const char *val, const struct kernel_param *kp)
 {

@@ -272,7 +272,7 @@ TRACE_EVENT(tnvme_irq,
 /*
  * The irq step on a poll queue (poll_queues=), which has no interrupt:
  * one call of tnvme_poll(), blk-mq's ->poll, made by the task that
- * submitted polled I/O (io_uring IOPOLL, RWF_HIPRI) on the CPU it runs
+ * submitted polled I/O (io_uring with IOPOLL) on the CPU it runs
  * on.  cqes is the number of new entries it saw at that moment; 0 is an
  * empty poll (the task keeps polling: most calls look like that).  Only
  * a poll that found entries is followed by tnvme_cqe and tnvme_cq_doorbell.
