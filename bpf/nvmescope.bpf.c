@@ -64,6 +64,17 @@ const volatile __u32 cid_mask = 4095;
 /* The driver watched (enum ns_driver): irq_handler_entry serves both. */
 const volatile __u8 watched_driver = NS_DRIVER_TNVME;
 
+/*
+ * Who reaps a queue's CQEs on a CPU now (queue_pcpu.in_irq).  An
+ * interrupt handler, the stock driver's reap, or on a poll queue a call
+ * of tnvme_poll(), whose event plays the irq step's part there.
+ */
+enum reaper {
+	REAP_NONE = 0,
+	REAP_IRQ = 1,
+	REAP_POLL = 2,
+};
+
 /* SQ doorbells remembered per queue (to find the one covering a command) */
 #define DOORBELL_RING	256
 /* Completions one queue (or CPU, for the trace) holds until the CQ doorbell */
@@ -76,9 +87,9 @@ const volatile __u8 watched_driver = NS_DRIVER_TNVME;
  */
 struct queue_pcpu {
 	struct ns_queue_stats s;
-	__u64 irq_ts;		/* when this queue's handler started here */
+	__u64 irq_ts;		/* when this queue's handler (or poll) started here */
 	__u32 irq;
-	__u16 in_irq;		/* the handler reaps CQEs on this CPU now */
+	__u16 in_irq;		/* enum reaper: who reaps CQEs on this CPU now */
 	__u16 reap_pending;	/* stock driver: its CQEs not yet completed */
 	__u32 batch_len;	/* completions since the last CQ doorbell */
 	__u32 pad2;
@@ -523,7 +534,46 @@ int BPF_PROG(tnvme_irq, u32 ctrl, u16 qid, u32 vector, u32 irq, u32 cpu,
 	q->s.c.irq_cqes += cqes;
 	q->irq_ts = bpf_ktime_get_ns();
 	q->irq = irq;
-	q->in_irq = 1;
+	q->in_irq = REAP_IRQ;
+	return 0;
+}
+
+/*
+ * One call of tnvme_poll() on a poll queue (no interrupt): the task that
+ * submitted polled I/O looks at the CQ, usually in a tight loop, so most
+ * calls find nothing (cqes=0), often many per completion.  Those only
+ * count: no clock read, the one thing that costs here (an emulated timer
+ * read under TCG).  A poll that saw entries is the batch's start, as
+ * tnvme_irq is on an interrupt-driven queue; its CQEs and one CQ
+ * doorbell follow on this CPU.
+ *
+ * An empty poll still marks this CPU as polling the queue: an entry that
+ * the controller posts between the driver's count and its own check is
+ * reaped by this very call, after an event that said cqes=0.  tnvme_cqe
+ * then times the batch from its first CQE (irq_ts 0 here).  The mark
+ * stays until the next poll or CQ doorbell on this CPU, so the CQEs of a
+ * timeout-path reap right after an empty poll count as polled.
+ */
+SEC("raw_tp/tnvme_poll")
+int BPF_PROG(tnvme_poll, u32 ctrl, u16 qid, u32 cpu, u16 cqes)
+{
+	__s64 slot = queue_slot(ctrl, qid);
+	struct queue_pcpu *q;
+
+	if (slot < 0)
+		return 0;
+	q = queue_of(slot);
+	if (!q)
+		return 0;
+	q->s.c.poll++;
+	q->in_irq = REAP_POLL;
+	if (!cqes) {
+		q->s.c.poll_empty++;
+		q->irq_ts = 0;
+		return 0;
+	}
+	q->s.c.poll_cqes += cqes;
+	q->irq_ts = bpf_ktime_get_ns();
 	return 0;
 }
 
@@ -555,7 +605,7 @@ int BPF_PROG(tnvme_cqe, u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
 	struct ns_cmd *cmd;
 	__u64 now;
 	__u32 idx, s;
-	bool from_irq;
+	__u16 reaper;
 
 	if (slot < 0)
 		return 0;
@@ -565,8 +615,14 @@ int BPF_PROG(tnvme_cqe, u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
 		return 0;
 	now = bpf_ktime_get_ns();
 	q->s.c.cqe++;
-	from_irq = q->in_irq;
-	if (from_irq)
+	reaper = q->in_irq;
+	if (reaper == REAP_POLL) {
+		q->s.c.poll_reaped++;
+		/* the poll saw nothing when it started: see tnvme_poll */
+		if (!q->irq_ts)
+			q->irq_ts = now;
+	}
+	if (reaper)
 		hist_add(&q->s.hist[NS_IV_IRQ_CQE], q->irq_ts, now);
 	else
 		count_drop(NS_DROP_IRQ_UNKNOWN);
@@ -584,7 +640,8 @@ int BPF_PROG(tnvme_cqe, u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
 	cmd->status = status;
 	cmd->sq_head = sq_head;
 	find_sq_doorbell(s, cmd);
-	if (from_irq && q->irq_ts >= cmd->ts[NS_STEP_SQ_DOORBELL]) {
+	cmd->polled = reaper == REAP_POLL;
+	if (reaper && q->irq_ts >= cmd->ts[NS_STEP_SQ_DOORBELL]) {
 		cmd->ts[NS_STEP_IRQ] = q->irq_ts;
 		if (trace_mode)
 			cmd->irq_cpu = bpf_get_smp_processor_id();
@@ -733,13 +790,15 @@ int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes, bool mmio
 	if (mmio)
 		q->s.c.cq_doorbell_mmio++;
 	/*
-	 * The doorbell ends the handler's reap (driver/irq.c,
-	 * tnvme_reap_cq()): CQEs after it on this CPU come from a poll
-	 * (timeout, reset) until the next tnvme_irq.  A spurious interrupt
-	 * reaps nothing and rings no doorbell; the next tnvme_irq or
-	 * doorbell on this CPU resets the flag.
+	 * The doorbell ends the handler's (or the poll's) reap (driver/irq.c,
+	 * tnvme_reap_cq()): CQEs after it on this CPU come from the timeout
+	 * or reset path until the next tnvme_irq or tnvme_poll.  A spurious
+	 * interrupt reaps nothing and rings no doorbell; the next tnvme_irq
+	 * or doorbell on this CPU resets the flag.
 	 */
-	q->in_irq = 0;
+	if (q->in_irq == REAP_POLL)
+		q->s.c.poll_batches++;
+	q->in_irq = REAP_NONE;
 	fc.now = bpf_ktime_get_ns();
 	/* cqe -> cq_doorbell for every completion of the batch */
 	if (q->batch_len) {
@@ -782,7 +841,7 @@ int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action)
 	q->s.c.hardirq++;
 	if (watched_driver == NS_DRIVER_NVME) {
 		q->irq_ts = bpf_ktime_get_ns();
-		q->in_irq = 1;
+		q->in_irq = REAP_IRQ;
 		q->reap_pending = 0;
 	}
 	return 0;
@@ -874,7 +933,7 @@ int BPF_PROG(nvme_sq, struct request *req, __le16 sq_head, int sq_tail)
 	now = bpf_ktime_get_ns();
 	if (!q->in_irq) {
 		q->irq_ts = now;
-		q->in_irq = 1;
+		q->in_irq = REAP_IRQ;
 		q->reap_pending = 0;	/* left by requests ended elsewhere */
 	}
 	q->reap_pending++;
@@ -910,7 +969,7 @@ int BPF_PROG(nvme_complete_rq, struct request *req)
 	 * now, on this CPU.  A request ended elsewhere (on another CPU, by
 	 * cancel or abort) finds none pending here: no irq step.
 	 */
-	q->in_irq = 0;
+	q->in_irq = REAP_NONE;
 	reaped = q->reap_pending;
 	if (reaped)
 		q->reap_pending--;

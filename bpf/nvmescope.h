@@ -27,7 +27,9 @@ enum ns_driver {
  *
  * sq_doorbell, irq and cq_doorbell are events of a queue, not of a
  * command; nvmescope gives each command the doorbell that covered it and
- * the interrupt whose handler found its completion.
+ * the interrupt whose handler found its completion.  On a poll queue
+ * (no interrupt) the poll that found the completion takes the irq step's
+ * place: NS_STEP_IRQ holds its time, and the reports call it "poll".
  */
 enum ns_step {
 	NS_STEP_RQ_START,
@@ -105,6 +107,17 @@ struct ns_counters {
 	__u64 irq;		/* the driver's own irq event (tnvme_irq) */
 	__u64 irq_cqes;		/* CQEs visible when the handler started */
 	__u64 hardirq;		/* interrupts of this queue's vector */
+	/*
+	 * A poll queue has no interrupt: the submitting task calls the
+	 * driver's ->poll (tnvme_poll) in a loop.  Most calls find nothing,
+	 * so the BPF side only counts those; the stock driver has no such
+	 * event, and all five stay 0 with it (user space shows "unknown").
+	 */
+	__u64 poll;		/* tnvme_poll events */
+	__u64 poll_empty;	/* ... that saw no new CQE (cqes=0) */
+	__u64 poll_cqes;	/* CQEs visible when the polls started */
+	__u64 poll_batches;	/* polls that reaped CQEs (one CQ doorbell each) */
+	__u64 poll_reaped;	/* CQEs reaped by polls */
 	/* LAB-TODO(10) begin: two counters for tnvme_sq_level */
 	__u64 sq_level;		/* tnvme_sq_level events (one per SQ doorbell) */
 	__u64 sq_level_used;	/* ... the sum of their "used" */
@@ -119,7 +132,7 @@ enum ns_drop {
 	NS_DROP_RINGBUF_FULL,	/* trace record lost: ring buffer full */
 	NS_DROP_BATCH_FULL,	/* more CQEs in one batch than the BPF side holds */
 	NS_DROP_DOORBELL_UNKNOWN, /* command's SQ doorbell no longer remembered */
-	NS_DROP_IRQ_UNKNOWN,	/* completion found outside an interrupt (polled) */
+	NS_DROP_IRQ_UNKNOWN,	/* completion found outside an interrupt or a poll */
 	NS_DROP_QUEUE_UNKNOWN,	/* event of a controller or queue that appeared after attach */
 	NS_DROP_COUNT,
 };
@@ -150,7 +163,7 @@ struct ns_cmd {
 	__u8 opcode;
 	__u8 write;
 	__u8 driver;		/* enum ns_driver */
-	__u8 pad;
+	__u8 polled;		/* reaped by a poll (poll queue): ts[IRQ] is the poll */
 };
 
 /*

@@ -14,6 +14,13 @@
  * BPF program on irq:irq_handler_entry: attaching it live-patches the
  * path every device interrupt runs, which can hang a QEMU TCG guest with
  * a host thread per vCPU (issue #4; see the top of bpf/nvmescope.bpf.c).
+ *
+ * Poll queues (no interrupt, reaped by the submitting task through the
+ * driver's ->poll) are told apart here: each queue's type comes from
+ * debugfs or /proc/interrupts at start (sysfs.c), else from the events
+ * (view.c, queue_type_resolve()).  Only tnvme has an event for a poll;
+ * with the stock driver, or a tnvme.ko without it, the poll counts are
+ * unknown, not 0 (queue_sample.poll_events).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +35,7 @@
 
 #include "collect.h"
 #include "hist.h"
+#include "view.h"
 #include "nvmescope.skel.h"
 
 struct collector {
@@ -37,6 +45,7 @@ struct collector {
 	enum ns_driver driver;
 	enum collect_mode mode;
 	bool irq_events;		/* hardirq counted in BPF (--irq-events) */
+	bool poll_events;		/* tnvme_poll attached: polls are counted */
 	cmd_handler on_cmd;
 	void *ctx;
 	int stop;			/* set by on_cmd to end the trace */
@@ -46,6 +55,7 @@ struct collector {
 	unsigned int nslots;
 	uint32_t *slot_ctrl;
 	uint16_t *slot_qid;
+	uint8_t *slot_type, *slot_type_from;	/* from sysfs.c, at start */
 	size_t value_size;		/* of one CPU's part of a "stats" value */
 	/* the watched queues' interrupts, and /proc/interrupts at attach */
 	struct irq_queue {
@@ -68,6 +78,13 @@ double now_monotonic(void)
 unsigned int collector_ncpus(struct collector *c)
 {
 	return c->ncpus;
+}
+
+enum ns_qtype collector_queue_type(struct collector *c, uint32_t ctrl, uint16_t qid)
+{
+	size_t slot = (size_t)ctrl * c->skel->rodata->qid_count + qid;
+
+	return slot < c->nslots ? c->slot_type[slot] : NS_QTYPE_UNKNOWN;
 }
 
 /* libbpf's own messages only with -v. */
@@ -133,6 +150,8 @@ static int watch_irqs(struct collector *c, const struct options *o,
 		    (o->ctrl >= 0 && (int)q->ctrl != o->ctrl) ||
 		    (o->qid >= 0 && (int)q->qid != o->qid))
 			continue;
+		if (!q->has_irq)
+			continue;	/* a poll queue: no interrupt to count */
 		c->irqs[c->nirqs].irq = q->irq;
 		c->irqs[c->nirqs].ctrl = q->ctrl;
 		c->irqs[c->nirqs].qid = q->qid;
@@ -208,11 +227,22 @@ static int size_maps(struct collector *c, const struct options *o,
 	bpf_map__set_max_entries(sk->maps.queue_states, c->nslots);
 	c->slot_ctrl = calloc(c->nslots, sizeof(*c->slot_ctrl));
 	c->slot_qid = calloc(c->nslots, sizeof(*c->slot_qid));
-	if (!c->slot_ctrl || !c->slot_qid)
+	c->slot_type = calloc(c->nslots, sizeof(*c->slot_type));
+	c->slot_type_from = calloc(c->nslots, sizeof(*c->slot_type_from));
+	if (!c->slot_ctrl || !c->slot_qid || !c->slot_type || !c->slot_type_from)
 		return -ENOMEM;
 	for (i = 0; i < c->nslots; i++) {
 		c->slot_ctrl[i] = i / sk->rodata->qid_count;
 		c->slot_qid[i] = i % sk->rodata->qid_count;
+	}
+	for (k = 0; k < qs->n; k++) {
+		if (qs->q[k].driver != c->driver)
+			continue;
+		i = qs->q[k].ctrl * sk->rodata->qid_count + qs->q[k].qid;
+		if (i >= c->nslots)
+			continue;
+		c->slot_type[i] = qs->q[k].type;
+		c->slot_type_from[i] = qs->q[k].type_from;
 	}
 	c->value_size = (bpf_map__value_size(sk->maps.stats) + 7) & ~(size_t)7;
 	return 0;
@@ -367,6 +397,15 @@ int collector_open(struct collector **out, const struct options *o,
 			 * steps; SQ_USED shows "-" then.
 			 */
 			continue;
+		if (!link && errno == ENOENT &&
+		    !strcmp(bpf_program__name(prog), "tnvme_poll"))
+			/*
+			 * Optional too: a tnvme.ko from before poll queues has
+			 * none to poll.  The poll counts show as unknown.
+			 */
+			continue;
+		if (link && !strcmp(bpf_program__name(prog), "tnvme_poll"))
+			c->poll_events = true;
 		if (!link) {
 			die_msg("cannot attach %s: %s (-v shows libbpf's messages)",
 				bpf_program__section_name(prog), strerror(errno));
@@ -414,6 +453,8 @@ void collector_close(struct collector *c)
 	nvmescope_bpf__destroy(c->skel);
 	free(c->slot_ctrl);
 	free(c->slot_qid);
+	free(c->slot_type);
+	free(c->slot_type_from);
 	free(c->irqs);
 	proc_interrupts_free(&c->irq_base);
 	free(c);
@@ -550,6 +591,32 @@ static int sample_irqs(struct collector *c, struct sample *s, size_t *cap)
 	return 0;
 }
 
+/*
+ * Each queue's type: what sysfs.c found at start (debugfs, or whether the
+ * queue has an interrupt line), weighed against the events since attach.
+ */
+static void sample_types(struct collector *c, struct sample *s)
+{
+	unsigned int qc = c->skel->rodata->qid_count;
+	enum ns_qtype_from from;
+	size_t i, slot;
+
+	for (i = 0; i < s->n; i++) {
+		struct queue_sample *q = &s->q[i];
+		enum ns_qtype sys = NS_QTYPE_UNKNOWN;
+		enum ns_qtype_from sys_from = NS_QTYPE_FROM_NONE;
+
+		slot = (size_t)q->ctrl * qc + q->qid;
+		if (slot < c->nslots) {
+			sys = c->slot_type[slot];
+			sys_from = c->slot_type_from[slot];
+		}
+		q->type = queue_type_resolve(sys, sys_from, &q->total, &from);
+		q->type_from = from;
+		q->poll_events = c->poll_events;
+	}
+}
+
 int collector_sample(struct collector *c, struct sample *s)
 {
 	char *buf = calloc(c->ncpus, c->value_size);
@@ -587,8 +654,10 @@ int collector_sample(struct collector *c, struct sample *s)
 
 			add_counters(&q->total, cv);
 			q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
-			if (c->driver == NS_DRIVER_TNVME)
+			if (c->driver == NS_DRIVER_TNVME) {
 				q->irq_by_cpu[cs] += cv->irq;
+				q->poll_by_cpu[cs] += cv->poll;
+			}
 			if (c->irq_events) {
 				q->hardirq_by_cpu[cs] += cv->hardirq;
 				if (c->driver == NS_DRIVER_NVME)
@@ -601,6 +670,7 @@ int collector_sample(struct collector *c, struct sample *s)
 	}
 	if (sample_irqs(c, s, &cap))
 		goto out;
+	sample_types(c, s);
 	for (i = 0; i < NS_DROP_COUNT; i++) {
 		if (bpf_map_lookup_elem(dfd, &i, dv))
 			continue;
@@ -667,12 +737,16 @@ void sample_delta(struct sample *out, const struct sample *now,
 		y = (const __u64 *)&b->total;
 		d->ctrl = a->ctrl;
 		d->qid = a->qid;
+		d->type = a->type;
+		d->type_from = a->type_from;
+		d->poll_events = a->poll_events;
 		for (k = 0; k < sizeof(a->total) / sizeof(__u64); k++)
 			z[k] = x[k] - y[k];
 		for (k = 0; k < NS_MAX_CPUS; k++) {
 			d->sq_write_by_cpu[k] = a->sq_write_by_cpu[k] - b->sq_write_by_cpu[k];
 			d->irq_by_cpu[k] = a->irq_by_cpu[k] - b->irq_by_cpu[k];
 			d->hardirq_by_cpu[k] = a->hardirq_by_cpu[k] - b->hardirq_by_cpu[k];
+			d->poll_by_cpu[k] = a->poll_by_cpu[k] - b->poll_by_cpu[k];
 		}
 		for (k = 0; k < NS_IV_COUNT; k++)
 			hist_sub(&d->hist[k], &a->hist[k], &b->hist[k]);

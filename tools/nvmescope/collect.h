@@ -14,14 +14,18 @@
 struct queue_sample {
 	uint32_t ctrl;
 	uint16_t qid;
+	uint8_t type;				/* enum ns_qtype: interrupt or poll queue */
+	uint8_t type_from;			/* enum ns_qtype_from: who said so */
+	bool poll_events;			/* polls counted (tnvme_poll attached) */
 	struct ns_counters total;		/* summed over CPUs */
 	uint64_t sq_write_by_cpu[NS_MAX_CPUS];	/* who submitted */
 	uint64_t irq_by_cpu[NS_MAX_CPUS];	/* who ran the queue's handler */
 	uint64_t hardirq_by_cpu[NS_MAX_CPUS];	/* its interrupts (/proc/interrupts) */
+	uint64_t poll_by_cpu[NS_MAX_CPUS];	/* who polled it (poll queues) */
 	struct ns_hist hist[NS_IV_COUNT];
 };
 
-#define NS_MAX_PROGS 16		/* programs in nvmescope.bpf.c, and more */
+#define NS_MAX_PROGS 24		/* programs in nvmescope.bpf.c, and more */
 
 struct sample {
 	double time_s;			/* CLOCK_MONOTONIC */
@@ -51,6 +55,8 @@ int collector_event_fd(struct collector *c);	/* ring buffer, for epoll */
 int collector_poll_events(struct collector *c);	/* consume records */
 void collector_close(struct collector *c);
 unsigned int collector_ncpus(struct collector *c);
+/* A watched queue's type as sysfs.c found it at start (debugfs, interrupts) */
+enum ns_qtype collector_queue_type(struct collector *c, uint32_t ctrl, uint16_t qid);
 
 /* out = now - before, queue by queue (out must be freed). */
 void sample_delta(struct sample *out, const struct sample *now,

@@ -378,6 +378,27 @@ uint64_t proc_interrupts_delta(const struct proc_interrupts *before,
 	return total;
 }
 
+/* ------------------------------------------------------ queue types */
+
+/*
+ * blk-mq names its hardware context types "default", "read" and "poll"
+ * (hctx_types[] in block/blk-mq-debugfs.c).  The first two take
+ * interrupts in both drivers; only "poll" contexts are reaped by polling.
+ */
+enum ns_qtype hctx_type_parse(const char *text)
+{
+	size_t len;
+
+	text = skip_spaces(text);
+	len = strcspn(text, " \t\n");
+	if (len == 4 && !strncmp(text, "poll", 4))
+		return NS_QTYPE_POLL;
+	if ((len == 7 && !strncmp(text, "default", 7)) ||
+	    (len == 4 && !strncmp(text, "read", 4)))
+		return NS_QTYPE_IRQ;
+	return NS_QTYPE_UNKNOWN;
+}
+
 /* ------------------------------------------------------ queue names */
 
 /* Digits at *p into *v; returns the end, NULL if none. */

@@ -54,6 +54,12 @@ uint64_t proc_interrupts_delta(const struct proc_interrupts *before,
 			       const struct proc_interrupts *after,
 			       unsigned int irq, uint64_t by_cpu[NS_MAX_CPUS]);
 
+/*
+ * The text of debugfs' block/DISK/hctxN/type: "poll" -> a poll queue,
+ * "default" or "read" -> interrupt-driven, anything else unknown.
+ */
+enum ns_qtype hctx_type_parse(const char *text);
+
 /* "nvme0q1" -> driver nvme, ctrl 0, qid 1; false if not a queue name. */
 bool nvme_queue_name_parse(const char *name, enum ns_driver *driver,
 			   unsigned int *ctrl, unsigned int *qid);

@@ -10,6 +10,10 @@
  * every device interrupt runs, which can hang a QEMU TCG guest (issue #4),
  * so they are now the same per-CPU counts read from /proc/interrupts, and
  * irq loads no BPF at all.  --no-bpf still leaves them out (null, n/a).
+ *
+ * A poll queue (either driver's poll_queues) has no interrupt at all: the
+ * task that submitted polled I/O reaps it, on the CPUs blk-mq sends that
+ * I/O from.  It is listed with a note saying so, never as a mismatch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +63,12 @@ static void print_text(const struct irq_row *rows, size_t n, const struct proc_i
 
 		ctrl_label(r->q->driver, r->q->ctrl, label, sizeof(label));
 		snprintf(q, sizeof(q), "%s q%u", label, r->q->qid);
+		if (!r->q->has_irq) {
+			poll_queue_note(per, sizeof(per),
+					r->q->has_blk_mq ? &r->q->blk_mq_cpus : NULL);
+			printf("%-12s %5s %9s  %s\n", q, "-", "-", per);
+			continue;
+		}
 		cpulist_format(&r->q->affinity, aff, sizeof(aff));
 		cpulist_format(&r->q->effective, eff, sizeof(eff));
 		if (r->q->has_blk_mq)
@@ -87,6 +97,35 @@ static void print_text(const struct irq_row *rows, size_t n, const struct proc_i
 	fflush(stdout);
 }
 
+/*
+ * A queue without an interrupt line (a poll queue): the interrupt keys
+ * are null, mismatch is false (no interrupt can land on a wrong CPU), and
+ * polling_cpus says where it is reaped: blk-mq's CPUs for it.
+ */
+static void json_poll_row(struct json *j, const struct irq_row *r)
+{
+	char note[320];
+
+	json_null(j, "irq");
+	json_null(j, "count");
+	json_null(j, "per_cpu");
+	json_null(j, "smp_affinity");
+	json_null(j, "effective_affinity");
+	json_bool(j, "managed", false);
+	if (r->q->has_blk_mq) {
+		json_cpuset(j, "blk_mq_cpus", &r->q->blk_mq_cpus);
+		json_cpuset(j, "polling_cpus", &r->q->blk_mq_cpus);
+	} else {
+		json_null(j, "blk_mq_cpus");
+		json_null(j, "polling_cpus");
+	}
+	json_null(j, "bpf_count");
+	json_null(j, "observed_cpus");
+	json_bool(j, "mismatch", false);
+	poll_queue_note(note, sizeof(note), r->q->has_blk_mq ? &r->q->blk_mq_cpus : NULL);
+	json_string(j, "note", note);
+}
+
 static void print_json(const struct irq_row *rows, size_t n, const struct proc_interrupts *pi,
 		       double secs, bool observed)
 {
@@ -111,6 +150,12 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 		json_string(&j, "controller", label);
 		json_uint(&j, "ctrl", r->q->ctrl);
 		json_uint(&j, "qid", r->q->qid);
+		json_queue_type(&j, r->q->type, r->q->type_from);
+		if (!r->q->has_irq) {
+			json_poll_row(&j, r);
+			json_object_end(&j);
+			continue;
+		}
 		json_uint(&j, "irq", r->q->irq);
 		json_uint(&j, "count", r->total);
 		json_array_begin(&j, "per_cpu");
@@ -201,6 +246,8 @@ int report_irq(const struct options *o, bool driver_given)
 		r->per_col = calloc(after.ncols ? after.ncols : 1, sizeof(uint64_t));
 		if (!r->per_col)
 			goto out;
+		if (!q->has_irq)
+			continue;	/* a poll queue: json_poll_row() */
 		for (col = 0; a && b && col < after.ncols && col < before.ncols; col++) {
 			r->per_col[col] = b->count[col] - a->count[col];
 			r->total += r->per_col[col];

@@ -51,14 +51,16 @@ static void print_text(const struct options *o, const struct sample *d)
 			continue;
 		shown++;
 		ctrl_label(o->driver, q->ctrl, label, sizeof(label));
-		printf("\n=== %s q%u: %llu commands ===\n", label, q->qid,
+		/* a poll queue's irq step is the poll that found the CQE */
+		printf("\n=== %s q%u%s: %llu commands ===\n", label, q->qid,
+		       q->type == NS_QTYPE_POLL ? " (poll queue, no interrupt)" : "",
 		       (unsigned long long)q->total.rq_end);
 		for (k = 0; k < NS_IV_COUNT; k++) {
 			enum ns_interval iv = lat_order[k];
 			struct lat_summary l;
 
-			printf("\n%s -> %s  (%s)\n", interval_from(iv), interval_to(iv),
-			       interval_help(iv));
+			printf("\n%s -> %s  (%s)\n", interval_from_for(iv, q->type),
+			       interval_to_for(iv, q->type), interval_help_for(iv, q->type));
 			if (!interval_visible(o->driver, iv)) {
 				printf("    n/a: the %s driver has no event at one end of this interval\n",
 				       driver_name(o->driver));
@@ -98,17 +100,19 @@ static void print_json(const struct options *o, const struct sample *d)
 		json_string(&j, "controller", label);
 		json_uint(&j, "ctrl", q->ctrl);
 		json_uint(&j, "qid", q->qid);
+		json_queue_type(&j, q->type, q->type_from);
 		json_uint(&j, "completions", q->total.rq_end);
 		json_object_begin(&j, "latency");
 		for (k = 0; k < NS_IV_COUNT; k++) {
+			const char *key = interval_key_for(k, q->type);
 			struct lat_summary l;
 
 			lat_summary_make(&l, &q->hist[k], interval_visible(o->driver, k));
 			if (!l.visible) {
-				json_null(&j, interval_key(k));
+				json_null(&j, key);
 				continue;
 			}
-			json_object_begin(&j, interval_key(k));
+			json_object_begin(&j, key);
 			json_uint(&j, "count", l.count);
 			json_double(&j, "mean_us", l.mean_us);
 			json_double(&j, "p50_us", l.p50_us);

@@ -37,6 +37,10 @@ struct top {
  * as the host knew them (tnvme_sq_level), "-" without that event.  The
  * numeric columns end at column 80, so they stay whole on an 80-column
  * terminal.
+ *
+ * A poll queue has no interrupt: its row shows CQEs per poll that reaped
+ * in CQE/IRQ and the CPUs that polled in IRQ_CPUS, and ends with
+ * "<- poll"; print_polls() then has the rest.
  */
 static void print_rates(FILE *f, enum ns_driver d, const struct queue_view *v,
 			size_t n)
@@ -56,15 +60,64 @@ static void print_rates(FILE *f, enum ns_driver d, const struct queue_view *v,
 		format_number(cqdb, sizeof(cqdb), v[i].cq_doorbells_ps, 0);
 		format_number(mmio, sizeof(mmio), v[i].doorbells_mmio_pct, 0);
 		format_number(per_db, sizeof(per_db), v[i].cmds_per_sq_doorbell, 2);
-		format_number(per_irq, sizeof(per_irq), v[i].cqes_per_irq, 2);
 		format_number(used, sizeof(used), v[i].sq_used, 1);
 		cpulist_format(&v[i].submit_cpus, sub, sizeof(sub));
-		cpulist_format(&v[i].irq_cpus, irq, sizeof(irq));
+		if (v[i].type == NS_QTYPE_POLL) {
+			format_number(per_irq, sizeof(per_irq), v[i].cqes_per_poll, 2);
+			if (v[i].poll_visible)
+				cpulist_format(&v[i].poll_cpus, irq, sizeof(irq));
+			else
+				snprintf(irq, sizeof(irq), "-");
+		} else {
+			format_number(per_irq, sizeof(per_irq), v[i].cqes_per_irq, 2);
+			cpulist_format(&v[i].irq_cpus, irq, sizeof(irq));
+		}
 		fprintf(f, "%-10s %7.0f %6.1f %4lld %8s %8s %5s %9s %7s %7s  %-11s %-11s%s\n",
 			q, v[i].iops, v[i].mbps, (long long)v[i].inflight, sqdb, cqdb,
 			mmio, per_db, per_irq, used, sub, irq,
+			v[i].type == NS_QTYPE_POLL ? " <- poll" :
 			v[i].cpu_mismatch ? " <- differ" : "");
 	}
+}
+
+/*
+ * The poll queues' own numbers: calls of the driver's ->poll per second,
+ * how many found nothing, CQEs per poll that reaped.  The stock driver
+ * has no event for a poll: "-" and a note, never 0.
+ */
+static void print_polls(FILE *f, enum ns_driver d, const struct queue_view *v,
+			size_t n)
+{
+	bool any = false, unknown = false;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		any |= v[i].type == NS_QTYPE_POLL;
+	if (!any)
+		return;
+	fputc('\n', f);
+	fprintf(f, "%-10s %9s %9s %6s %8s  %-11s  %s\n", "POLL QUEUE", "POLLS/s",
+		"EMPTY/s", "EMPTY%", "CQE/POLL", "POLL_CPUS", "(no interrupt: reaped by polling)");
+	for (i = 0; i < n; i++) {
+		char label[32], q[40], polls[16], empty[16], pct[16], per[16], cpus[64];
+
+		if (v[i].type != NS_QTYPE_POLL)
+			continue;
+		ctrl_label(d, v[i].ctrl, label, sizeof(label));
+		snprintf(q, sizeof(q), "%s q%u", label, v[i].qid);
+		format_number(polls, sizeof(polls), v[i].polls_ps, 0);
+		format_number(empty, sizeof(empty), v[i].empty_polls_ps, 0);
+		format_number(pct, sizeof(pct), v[i].empty_polls_pct, 1);
+		format_number(per, sizeof(per), v[i].cqes_per_poll, 2);
+		if (v[i].poll_visible)
+			cpulist_format(&v[i].poll_cpus, cpus, sizeof(cpus));
+		else
+			snprintf(cpus, sizeof(cpus), "-");
+		unknown |= !v[i].poll_visible;
+		fprintf(f, "%-10s %9s %9s %6s %8s  %-11s\n", q, polls, empty, pct, per, cpus);
+	}
+	if (unknown)
+		fprintf(f, "(-: the %s driver has no event for a poll)\n", driver_name(d));
 }
 
 static void print_latency(FILE *f, enum ns_driver d, const struct queue_view *v,
@@ -88,7 +141,8 @@ static void print_latency(FILE *f, enum ns_driver d, const struct queue_view *v,
 			const struct lat_summary *l = &v[i].lat[k];
 			char name[64], mean[16], p50[16], p99[16];
 
-			snprintf(name, sizeof(name), "%s -> %s", interval_from(k), interval_to(k));
+			snprintf(name, sizeof(name), "%s -> %s", interval_from_for(k, v[i].type),
+				 interval_to_for(k, v[i].type));
 			if (!l->visible) {
 				fprintf(f, "%-10s %-24s %9s %9s %9s %9s\n", iv ? "" : q, name,
 					"n/a", "n/a", "n/a", "(no event)");
@@ -176,6 +230,7 @@ static int top_tick(void *ctx)
 			print_losses(f, &delta);
 			fputc('\n', f);
 			print_rates(f, o->driver, views, n);
+			print_polls(f, o->driver, views, n);
 			fputc('\n', f);
 			print_latency(f, o->driver, views, n);
 			if (!t->fullscreen)

@@ -38,7 +38,21 @@ static unsigned int sorted_steps(const struct ns_cmd *cmd, enum ns_step *order)
 	return n;
 }
 
-static void step_detail(const struct ns_cmd *cmd, enum ns_step s, char *buf, size_t len)
+/*
+ * A polled command (poll queue): its irq step is the poll that found it.
+ * tnvme's programs mark it; the stock driver has no poll event, so its
+ * commands take their queue's type (its "irq" there is a poll's reap).
+ */
+static enum ns_qtype cmd_qtype(const struct trace *t, const struct ns_cmd *cmd)
+{
+	if (cmd->polled)
+		return NS_QTYPE_POLL;
+	return collector_queue_type(t->c, cmd->ctrl, cmd->qid) == NS_QTYPE_POLL ?
+	       NS_QTYPE_POLL : NS_QTYPE_IRQ;
+}
+
+static void step_detail(const struct ns_cmd *cmd, bool polled, enum ns_step s,
+			char *buf, size_t len)
 {
 	buf[0] = '\0';
 	switch (s) {
@@ -54,7 +68,8 @@ static void step_detail(const struct ns_cmd *cmd, enum ns_step s, char *buf, siz
 		snprintf(buf, len, "covers %u command(s)", cmd->sq_doorbell_cmds);
 		break;
 	case NS_STEP_IRQ:
-		snprintf(buf, len, "handler on cpu %u", cmd->irq_cpu);
+		snprintf(buf, len, "%s on cpu %u", polled ? "poll" : "handler",
+			 cmd->irq_cpu);
 		break;
 	case NS_STEP_CQE:
 		snprintf(buf, len, "cq slot %u, status 0x%x", cmd->cq_slot, cmd->status);
@@ -77,6 +92,7 @@ static void print_text(struct trace *t, const struct ns_cmd *cmd)
 {
 	enum ns_step order[NS_STEP_COUNT];
 	unsigned int n = sorted_steps(cmd, order), i;
+	enum ns_qtype type = cmd_qtype(t, cmd);
 	char label[32];
 	__u64 start;
 
@@ -93,10 +109,10 @@ static void print_text(struct trace *t, const struct ns_cmd *cmd)
 		__u64 ts = cmd->ts[order[i]];
 		char detail[96];
 
-		step_detail(cmd, order[i], detail, sizeof(detail));
+		step_detail(cmd, type == NS_QTYPE_POLL, order[i], detail, sizeof(detail));
 		printf("  %12.3f %10.3f %10.3f  %-12s %s\n", (ts - t->first_ts) / 1e3,
 		       (ts - start) / 1e3, i ? (ts - cmd->ts[order[i - 1]]) / 1e3 : 0.0,
-		       step_name(order[i]), detail);
+		       step_name_for(order[i], type), detail);
 	}
 	for (i = 0; i < NS_STEP_COUNT; i++)
 		if (!step_visible(cmd->driver, i))
@@ -112,6 +128,7 @@ static void print_json(struct trace *t, const struct ns_cmd *cmd)
 {
 	enum ns_step order[NS_STEP_COUNT];
 	unsigned int n = sorted_steps(cmd, order), i;
+	enum ns_qtype type = cmd_qtype(t, cmd);
 	struct json j;
 	char label[32];
 
@@ -127,6 +144,7 @@ static void print_json(struct trace *t, const struct ns_cmd *cmd)
 	json_string(&j, "controller", label);
 	json_uint(&j, "ctrl", cmd->ctrl);
 	json_uint(&j, "qid", cmd->qid);
+	json_bool(&j, "polled", type == NS_QTYPE_POLL);
 	json_uint(&j, "cid", cmd->cid);
 	json_uint(&j, "opcode", cmd->opcode);
 	json_string(&j, "op", opcode_name(cmd->qid, cmd->opcode));
@@ -147,7 +165,7 @@ static void print_json(struct trace *t, const struct ns_cmd *cmd)
 		__u64 ts = cmd->ts[order[i]];
 
 		json_object_begin(&j, NULL);
-		json_string(&j, "event", step_name(order[i]));
+		json_string(&j, "event", step_name_for(order[i], type));
 		json_uint(&j, "t_ns", ts - t->first_ts);
 		json_uint(&j, "since_start_ns", ts - cmd->ts[order[0]]);
 		json_uint(&j, "since_prev_ns", i ? ts - cmd->ts[order[i - 1]] : 0);

@@ -77,6 +77,69 @@ const char *interval_help(enum ns_interval iv)
 }
 
 /*
+ * A poll queue has no interrupt: the poll that found a CQE (tnvme_poll
+ * with entries) starts its batch where tnvme_irq would, so it takes the
+ * irq step's slot and the name "poll" wherever the queue's type is known.
+ */
+const char *step_name_for(enum ns_step s, enum ns_qtype t)
+{
+	if (s == NS_STEP_IRQ && t == NS_QTYPE_POLL)
+		return "poll";
+	return step_name(s);
+}
+
+const char *interval_from_for(enum ns_interval iv, enum ns_qtype t)
+{
+	return step_name_for(intervals[iv].from, t);
+}
+
+const char *interval_to_for(enum ns_interval iv, enum ns_qtype t)
+{
+	return step_name_for(intervals[iv].to, t);
+}
+
+const char *interval_key_for(enum ns_interval iv, enum ns_qtype t)
+{
+	if (t != NS_QTYPE_POLL)
+		return interval_key(iv);
+	if (iv == NS_IV_SQ_DOORBELL_IRQ)
+		return "sq_doorbell-poll";
+	if (iv == NS_IV_IRQ_CQE)
+		return "poll-cqe";
+	return interval_key(iv);
+}
+
+const char *interval_help_for(enum ns_interval iv, enum ns_qtype t)
+{
+	if (t != NS_QTYPE_POLL)
+		return interval_help(iv);
+	if (iv == NS_IV_SQ_DOORBELL_IRQ)
+		return "device time: the steps fetch, dma, cq_post, then a poll finds the CQE";
+	if (iv == NS_IV_IRQ_CQE)
+		return "start of the poll that found it to this CQE (earlier CQEs of the batch)";
+	return interval_help(iv);
+}
+
+const char *queue_type_name(enum ns_qtype t)
+{
+	switch (t) {
+	case NS_QTYPE_IRQ: return "interrupt";
+	case NS_QTYPE_POLL: return "poll";
+	default: return "unknown";
+	}
+}
+
+const char *queue_type_from_name(enum ns_qtype_from f)
+{
+	switch (f) {
+	case NS_QTYPE_FROM_DEBUGFS: return "debugfs";
+	case NS_QTYPE_FROM_EVENTS: return "events";
+	case NS_QTYPE_FROM_INTERRUPTS: return "proc_interrupts";
+	default: return "none";
+	}
+}
+
+/*
  * The stock driver's tracepoints: nvme_setup_cmd (~ rq_start),
  * nvme_sq (one per CQE, ~ cqe), nvme_complete_rq (~ rq_end), plus the
  * interrupt.  It has no event for the SQ write, either doorbell or DMA.

@@ -7,6 +7,13 @@
  *   /proc/irq/N/effective_affinity_list  CPUs it actually goes to
  *   /sys/block/DISK/mq/H/cpu_list  CPUs whose requests blk-mq sends to
  *                                  hardware queue H (= NVMe I/O queue H+1)
+ *   /sys/kernel/debug/block/DISK/hctxH/type  its type: default, read or
+ *                                  poll (debugfs, root only; 6.1 has no
+ *                                  type in sysfs)
+ *
+ * A poll queue (the poll_queues parameter of either driver) has a
+ * hardware context but no interrupt, so no line in /proc/interrupts: it
+ * is found from its disk's mq/ folder.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -122,33 +129,118 @@ static int cmp_queue(const void *a, const void *b)
 	return x->qid < y->qid ? -1 : x->qid > y->qid;
 }
 
-int nvme_queues_discover(const struct proc_interrupts *pi, struct nvme_queues *out)
+static bool queue_listed(const struct nvme_queues *qs, enum ns_driver d,
+			 unsigned int ctrl, unsigned int qid)
 {
 	size_t i;
 
+	for (i = 0; i < qs->n; i++)
+		if (qs->q[i].driver == d && qs->q[i].ctrl == ctrl && qs->q[i].qid == qid)
+			return true;
+	return false;
+}
+
+static struct nvme_queue_info *queue_add(struct nvme_queues *qs, size_t *cap)
+{
+	if (qs->n == *cap) {
+		size_t n = *cap ? 2 * *cap : 16;
+		struct nvme_queue_info *bigger = realloc(qs->q, n * sizeof(*bigger));
+
+		if (!bigger)
+			return NULL;
+		qs->q = bigger;
+		*cap = n;
+	}
+	memset(&qs->q[qs->n], 0, sizeof(qs->q[0]));
+	return &qs->q[qs->n++];
+}
+
+/*
+ * The I/O queues of a controller that have a blk-mq hardware context
+ * (mq/H = queue H+1) and no interrupt line: added as poll queues.
+ */
+static int add_queues_without_irq(struct nvme_queues *qs, size_t *cap,
+				  enum ns_driver d, unsigned int ctrl)
+{
+	char disk[NAME_MAX + 1], path[PATH_MAX];
+	struct nvme_queue_info *q;
+	struct dirent *de;
+	unsigned long h;
+	char *end;
+	DIR *dir;
+
+	if (!find_disk(d, ctrl, disk, sizeof(disk)))
+		return 0;
+	snprintf(path, sizeof(path), "/sys/block/%s/mq", disk);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		h = strtoul(de->d_name, &end, 10);
+		if (end == de->d_name || *end || h >= 65535 ||
+		    queue_listed(qs, d, ctrl, h + 1))
+			continue;
+		q = queue_add(qs, cap);
+		if (!q) {
+			closedir(dir);
+			return -1;
+		}
+		q->driver = d;
+		q->ctrl = ctrl;
+		q->qid = h + 1;
+		q->type = NS_QTYPE_POLL;
+		q->type_from = NS_QTYPE_FROM_INTERRUPTS;
+	}
+	closedir(dir);
+	return 0;
+}
+
+int nvme_queues_discover(const struct proc_interrupts *pi, struct nvme_queues *out)
+{
+	size_t i, n_irq, cap = pi->nlines ? pi->nlines : 1;
+
 	out->n = 0;
-	out->q = calloc(pi->nlines ? pi->nlines : 1, sizeof(*out->q));
+	out->q = calloc(cap, sizeof(*out->q));
 	if (!out->q)
 		return -1;
 	for (i = 0; i < pi->nlines; i++) {
 		struct nvme_queue_info *q = &out->q[out->n];
-		char path[PATH_MAX], disk[NAME_MAX + 1];
 
+		memset(q, 0, sizeof(*q));
 		if (!nvme_queue_in_actions(pi->lines[i].actions, &q->driver,
 					   &q->ctrl, &q->qid))
 			continue;
+		q->has_irq = true;
 		q->irq = pi->lines[i].irq;
-		snprintf(path, sizeof(path), "/proc/irq/%u/smp_affinity_list", q->irq);
-		read_cpulist(path, &q->affinity);
-		snprintf(path, sizeof(path), "/proc/irq/%u/effective_affinity_list", q->irq);
-		read_cpulist(path, &q->effective);
+		q->type = NS_QTYPE_IRQ;
+		q->type_from = NS_QTYPE_FROM_INTERRUPTS;
+		out->n++;
+	}
+	/* each controller once: its admin queue always has an interrupt */
+	n_irq = out->n;
+	for (i = 0; i < n_irq; i++)
+		if (out->q[i].qid == 0 &&
+		    add_queues_without_irq(out, &cap, out->q[i].driver, out->q[i].ctrl))
+			return -1;
+	for (i = 0; i < out->n; i++) {
+		struct nvme_queue_info *q = &out->q[i];
+		char path[PATH_MAX], disk[NAME_MAX + 1], buf[32];
+		enum ns_qtype t;
+
+		if (q->has_irq) {
+			snprintf(path, sizeof(path), "/proc/irq/%u/smp_affinity_list", q->irq);
+			read_cpulist(path, &q->affinity);
+			snprintf(path, sizeof(path), "/proc/irq/%u/effective_affinity_list",
+				 q->irq);
+			read_cpulist(path, &q->effective);
+		}
 		/*
 		 * Both drivers allocate the I/O queue vectors with
 		 * pci_alloc_irq_vectors_affinity() and the admin vector as a
 		 * pre-vector: I/O vectors are kernel-managed, the admin one not.
 		 * (The kernel does not export the flag without debugfs.)
 		 */
-		q->managed = q->qid > 0;
+		q->managed = q->qid > 0 && q->has_irq;
 		if (q->qid > 0 && find_disk(q->driver, q->ctrl, disk, sizeof(disk))) {
 			snprintf(path, sizeof(path), "/sys/block/%s/mq/%u/cpu_list",
 				 disk, q->qid - 1);
@@ -156,8 +248,16 @@ int nvme_queues_discover(const struct proc_interrupts *pi, struct nvme_queues *o
 				read_cpulist(path, &q->blk_mq_cpus);
 				q->has_blk_mq = true;
 			}
+			/* the kernel's own word, where debugfs is mounted */
+			snprintf(path, sizeof(path), "/sys/kernel/debug/block/%s/hctx%u/type",
+				 disk, q->qid - 1);
+			t = read_line(path, buf, sizeof(buf)) ? NS_QTYPE_UNKNOWN :
+				hctx_type_parse(buf);
+			if (t != NS_QTYPE_UNKNOWN) {
+				q->type = t;
+				q->type_from = NS_QTYPE_FROM_DEBUGFS;
+			}
 		}
-		out->n++;
 	}
 	qsort(out->q, out->n, sizeof(*out->q), cmp_queue);
 	return 0;

@@ -13,7 +13,10 @@ struct nvme_queue_info {
 	enum ns_driver driver;
 	unsigned int ctrl;
 	unsigned int qid;
-	unsigned int irq;
+	bool has_irq;			/* a line in /proc/interrupts (poll queues: none) */
+	unsigned int irq;		/* its IRQ number, if has_irq */
+	enum ns_qtype type;		/* interrupt or poll queue */
+	enum ns_qtype_from type_from;	/* debugfs, else /proc/interrupts */
 	bool managed;			/* kernel-managed affinity (inferred) */
 	struct cpuset affinity;		/* /proc/irq/N/smp_affinity_list */
 	struct cpuset effective;	/* /proc/irq/N/effective_affinity_list */
@@ -26,7 +29,11 @@ struct nvme_queues {
 	struct nvme_queue_info *q;
 };
 
-/* Every NVMe queue interrupt in /proc/interrupts, both drivers, sorted. */
+/*
+ * Every NVMe queue of both drivers, sorted: those with an interrupt in
+ * /proc/interrupts, and the I/O queues of their controllers' disks that
+ * have a blk-mq hardware context but no interrupt (poll queues).
+ */
 int nvme_queues_discover(const struct proc_interrupts *pi,
 			 struct nvme_queues *out);
 void nvme_queues_free(struct nvme_queues *qs);

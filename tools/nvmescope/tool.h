@@ -25,6 +25,25 @@ enum exit_code {
 	EXIT_INTERRUPTED = 130,		/* Ctrl-C before the first report */
 };
 
+/*
+ * What reaps a queue's completions: an interrupt (blk-mq's "default" and
+ * "read" hardware contexts) or polling (its "poll" contexts: the CQ was
+ * created without an interrupt, and the submitting task calls the
+ * driver's ->poll).  Where nvmescope learnt it, best source first.
+ */
+enum ns_qtype {
+	NS_QTYPE_UNKNOWN = 0,
+	NS_QTYPE_IRQ,
+	NS_QTYPE_POLL,
+};
+
+enum ns_qtype_from {
+	NS_QTYPE_FROM_NONE = 0,
+	NS_QTYPE_FROM_DEBUGFS,		/* /sys/kernel/debug/block/DISK/hctxN/type */
+	NS_QTYPE_FROM_EVENTS,		/* the driver's events: polls, no irq */
+	NS_QTYPE_FROM_INTERRUPTS,	/* a line in /proc/interrupts, or none */
+};
+
 /* CPUs nvmescope keeps per-CPU numbers for (more are folded into the last). */
 #define NS_MAX_CPUS 256
 
@@ -57,6 +76,17 @@ const char *interval_to(enum ns_interval iv);		/* "sq_doorbell" */
 const char *interval_key(enum ns_interval iv);		/* "sq_write-sq_doorbell" */
 const char *interval_help(enum ns_interval iv);		/* what it measures */
 bool interval_visible(enum ns_driver d, enum ns_interval iv);
+/*
+ * The same on a queue of this type: on a poll queue the irq step is the
+ * poll that found the CQE, "poll" in names and keys ("sq_doorbell-poll").
+ */
+const char *step_name_for(enum ns_step s, enum ns_qtype t);	/* "poll" */
+const char *interval_from_for(enum ns_interval iv, enum ns_qtype t);
+const char *interval_to_for(enum ns_interval iv, enum ns_qtype t);
+const char *interval_key_for(enum ns_interval iv, enum ns_qtype t);
+const char *interval_help_for(enum ns_interval iv, enum ns_qtype t);
+const char *queue_type_name(enum ns_qtype t);		/* "interrupt", "poll" */
+const char *queue_type_from_name(enum ns_qtype_from f);	/* "debugfs" */
 bool step_visible(enum ns_driver d, enum ns_step s);
 const char *opcode_name(int qid, unsigned int opcode);	/* "read", "write" */
 const char *drop_name(enum ns_drop d);			/* "ringbuf_full" */

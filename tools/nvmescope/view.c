@@ -27,6 +27,27 @@ static double ratio(uint64_t a, uint64_t b)
 	return b ? (double)a / b : NAN;
 }
 
+enum ns_qtype queue_type_resolve(enum ns_qtype sys, enum ns_qtype_from sys_from,
+				 const struct ns_counters *total,
+				 enum ns_qtype_from *from)
+{
+	if (sys != NS_QTYPE_UNKNOWN && sys_from == NS_QTYPE_FROM_DEBUGFS) {
+		*from = sys_from;
+		return sys;
+	}
+	/* blk-mq calls ->poll only on a poll context; tnvme_irq only runs with an interrupt */
+	if (total->poll && !total->irq) {
+		*from = NS_QTYPE_FROM_EVENTS;
+		return NS_QTYPE_POLL;
+	}
+	if (total->irq) {
+		*from = NS_QTYPE_FROM_EVENTS;
+		return NS_QTYPE_IRQ;
+	}
+	*from = sys == NS_QTYPE_UNKNOWN ? NS_QTYPE_FROM_NONE : sys_from;
+	return sys;
+}
+
 void queue_view_make(struct queue_view *v, enum ns_driver d,
 		     const struct queue_sample *delta,
 		     const struct queue_sample *now, double secs)
@@ -39,6 +60,8 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 		secs = 1;
 	v->ctrl = delta->ctrl;
 	v->qid = delta->qid;
+	v->type = delta->type;
+	v->type_from = delta->type_from;
 	v->completions = c->rq_end;
 	v->counters = *c;
 	v->iops = c->rq_end / secs;
@@ -72,6 +95,22 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 		v->cmds_per_sq_doorbell = NAN;
 	}
 	v->cqes_per_irq = ratio(c->cqe, v->irqs);
+	/*
+	 * Polls: the stock driver has no event for one, so its numbers are
+	 * unknown (NaN: "-", null), never 0.  CQEs per poll counts the polls
+	 * that reaped (each ends with a CQ doorbell), not the empty ones: the
+	 * batch size, as CQEs per interrupt is on the other queues.
+	 */
+	v->poll_visible = d == NS_DRIVER_TNVME && delta->poll_events;
+	if (v->poll_visible) {
+		v->polls_ps = c->poll / secs;
+		v->empty_polls_ps = c->poll_empty / secs;
+		v->empty_polls_pct = 100 * ratio(c->poll_empty, c->poll);
+		v->cqes_per_poll = ratio(c->poll_reaped, c->poll_batches);
+	} else {
+		v->polls_ps = v->empty_polls_ps = NAN;
+		v->empty_polls_pct = v->cqes_per_poll = NAN;
+	}
 	v->sq_used = NAN;
 	/* LAB-TODO(10) begin: SQ_USED, the mean "used" of the interval's tnvme_sq_level */
 	if (d == NS_DRIVER_TNVME)
@@ -82,11 +121,26 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 			cpuset_add(&v->submit_cpus, cpu);
 		if (delta->irq_by_cpu[cpu])
 			cpuset_add(&v->irq_cpus, cpu);
+		if (delta->poll_by_cpu[cpu])
+			cpuset_add(&v->poll_cpus, cpu);
 	}
 	v->cpu_mismatch = !cpuset_empty(&v->irq_cpus) && !cpuset_empty(&v->submit_cpus) &&
 			  !cpuset_equal(&v->submit_cpus, &v->irq_cpus);
 	for (iv = 0; iv < NS_IV_COUNT; iv++)
 		lat_summary_make(&v->lat[iv], &delta->hist[iv], interval_visible(d, iv));
+}
+
+void poll_queue_note(char *buf, size_t len, const struct cpuset *cpus)
+{
+	char list[256];
+
+	if (!cpus || cpuset_empty(cpus)) {
+		snprintf(buf, len, "poll queue: no interrupt, reaped by polling");
+		return;
+	}
+	cpulist_format(cpus, list, sizeof(list));
+	snprintf(buf, len, "poll queue: no interrupt, reaped by polling on CPU(s) %s (blk-mq's CPUs for it)",
+		 list);
 }
 
 void format_number(char *buf, size_t len, double v, int precision)
@@ -189,8 +243,18 @@ void json_cpuset(struct json *j, const char *key, const struct cpuset *s)
 	json_array_end(j);
 }
 
+/* A poll counter: unknown (null) without a poll event, never 0. */
+static void json_poll_counter(struct json *j, const char *key, uint64_t v,
+			      bool poll_events)
+{
+	if (poll_events)
+		json_uint(j, key, v);
+	else
+		json_null(j, key);
+}
+
 /* The raw event counts behind the rates (names as in bpf/nvmescope.h). */
-void json_counters(struct json *j, const struct ns_counters *c)
+void json_counters(struct json *j, const struct ns_counters *c, bool poll_events)
 {
 	json_object_begin(j, "events");
 	json_uint(j, "rq_start", c->rq_start);
@@ -212,11 +276,27 @@ void json_counters(struct json *j, const struct ns_counters *c)
 	json_uint(j, "irq", c->irq);
 	json_uint(j, "irq_cqes", c->irq_cqes);
 	json_uint(j, "hardirq", c->hardirq);
+	json_poll_counter(j, "poll", c->poll, poll_events);
+	json_poll_counter(j, "poll_empty", c->poll_empty, poll_events);
+	json_poll_counter(j, "poll_cqes", c->poll_cqes, poll_events);
+	json_poll_counter(j, "poll_batches", c->poll_batches, poll_events);
+	json_poll_counter(j, "poll_reaped", c->poll_reaped, poll_events);
 	/* LAB-TODO(10) begin: the tnvme_sq_level counters in "events" */
 	json_uint(j, "sq_level", c->sq_level);
 	json_uint(j, "sq_level_used", c->sq_level_used);
 	/* LAB-TODO(10) end */
 	json_object_end(j);
+}
+
+void json_queue_type(struct json *j, enum ns_qtype t, enum ns_qtype_from from)
+{
+	if (t == NS_QTYPE_UNKNOWN) {
+		json_null(j, "queue_type");
+		json_null(j, "queue_type_from");
+		return;
+	}
+	json_string(j, "queue_type", queue_type_name(t));
+	json_string(j, "queue_type_from", queue_type_from_name(from));
 }
 
 void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *v)
@@ -229,6 +309,7 @@ void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *
 	json_string(j, "controller", label);
 	json_uint(j, "ctrl", v->ctrl);
 	json_uint(j, "qid", v->qid);
+	json_queue_type(j, v->type, v->type_from);
 	json_uint(j, "completions", v->completions);
 	json_double(j, "iops", v->iops);
 	json_double(j, "mb_per_s", v->mbps);
@@ -241,15 +322,23 @@ void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *
 	json_double(j, "cmds_per_sq_doorbell", v->cmds_per_sq_doorbell);
 	json_double(j, "cqes_per_irq", v->cqes_per_irq);
 	json_double(j, "sq_used", v->sq_used);
+	json_double(j, "polls_per_s", v->polls_ps);
+	json_double(j, "empty_polls_per_s", v->empty_polls_ps);
+	json_double(j, "empty_polls_pct", v->empty_polls_pct);
+	json_double(j, "cqes_per_poll", v->cqes_per_poll);
 	json_uint(j, "irqs", v->irqs);
 	json_uint(j, "hardirqs", v->hardirqs);
 	json_cpuset(j, "submit_cpus", &v->submit_cpus);
 	json_cpuset(j, "irq_cpus", &v->irq_cpus);
+	if (v->poll_visible)
+		json_cpuset(j, "poll_cpus", &v->poll_cpus);
+	else
+		json_null(j, "poll_cpus");
 	json_bool(j, "cpu_mismatch", v->cpu_mismatch);
 	json_object_begin(j, "latency");
 	for (iv = 0; iv < NS_IV_COUNT; iv++)
-		json_latency(j, interval_key(iv), &v->lat[iv]);
+		json_latency(j, interval_key_for(iv, v->type), &v->lat[iv]);
 	json_object_end(j);
-	json_counters(j, &v->counters);
+	json_counters(j, &v->counters, v->poll_visible);
 	json_object_end(j);
 }

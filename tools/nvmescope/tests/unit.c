@@ -2,8 +2,9 @@
 /*
  * nvmescope-unit - unit tests of the parts that need no kernel: the
  * /proc/interrupts, CPU list and queue name parsers, the histogram
- * percentiles, the JSON writer, and the per-queue views (doorbells).  Prints "ok - ..." / "not ok - ..."
- * lines like the rest of the test suite.
+ * percentiles, the JSON writer, and the per-queue views (doorbells, poll
+ * queues).  Prints "ok - ..." / "not ok - ..." lines like the rest of the
+ * test suite.
  *
  *   nvmescope-unit            run the tests
  */
@@ -457,6 +458,186 @@ static void test_view_sq_used(void)
 	/* LAB-TODO(10) end */
 }
 
+/* ------------------------------------------------------------ poll queues */
+
+/* debugfs' hctxN/type, and which source decides a queue's type. */
+static void test_queue_types(void)
+{
+	struct ns_counters c = { 0 };
+	enum ns_qtype_from from;
+	enum ns_qtype t;
+
+	check(hctx_type_parse("poll\n") == NS_QTYPE_POLL, "hctx type: poll");
+	check(hctx_type_parse("default\n") == NS_QTYPE_IRQ &&
+	      hctx_type_parse("read") == NS_QTYPE_IRQ,
+	      "hctx type: default and read take interrupts");
+	check(hctx_type_parse("") == NS_QTYPE_UNKNOWN &&
+	      hctx_type_parse("polled\n") == NS_QTYPE_UNKNOWN &&
+	      hctx_type_parse("defaultx") == NS_QTYPE_UNKNOWN,
+	      "hctx type: anything else is unknown");
+
+	/* no events yet: what /proc/interrupts said at start */
+	t = queue_type_resolve(NS_QTYPE_POLL, NS_QTYPE_FROM_INTERRUPTS, &c, &from);
+	check(t == NS_QTYPE_POLL && from == NS_QTYPE_FROM_INTERRUPTS,
+	      "queue type: no interrupt line and no events: a poll queue, from /proc/interrupts");
+	t = queue_type_resolve(NS_QTYPE_UNKNOWN, NS_QTYPE_FROM_NONE, &c, &from);
+	check(t == NS_QTYPE_UNKNOWN && from == NS_QTYPE_FROM_NONE,
+	      "queue type: nothing known, no events: unknown");
+	/* polls and no tnvme_irq: a poll queue, whatever the start said */
+	c.poll = 100;
+	c.poll_empty = 90;
+	t = queue_type_resolve(NS_QTYPE_UNKNOWN, NS_QTYPE_FROM_NONE, &c, &from);
+	check(t == NS_QTYPE_POLL && from == NS_QTYPE_FROM_EVENTS,
+	      "queue type: polls and no irq events: a poll queue, from the events");
+	/* tnvme_irq events: interrupt-driven */
+	c.poll = 0;
+	c.irq = 3;
+	t = queue_type_resolve(NS_QTYPE_POLL, NS_QTYPE_FROM_INTERRUPTS, &c, &from);
+	check(t == NS_QTYPE_IRQ && from == NS_QTYPE_FROM_EVENTS,
+	      "queue type: irq events: interrupt-driven, from the events");
+	/* debugfs is the kernel's own word */
+	c.poll = 5;
+	c.irq = 0;
+	t = queue_type_resolve(NS_QTYPE_IRQ, NS_QTYPE_FROM_DEBUGFS, &c, &from);
+	check(t == NS_QTYPE_IRQ && from == NS_QTYPE_FROM_DEBUGFS,
+	      "queue type: debugfs wins over the events");
+	check_str(queue_type_name(NS_QTYPE_POLL), "poll", "queue type name: poll");
+	check_str(queue_type_name(NS_QTYPE_IRQ), "interrupt", "queue type name: interrupt");
+	check_str(queue_type_from_name(NS_QTYPE_FROM_INTERRUPTS), "proc_interrupts",
+		  "queue type source name: proc_interrupts");
+}
+
+/* On a poll queue the irq step is the poll: names, keys and help. */
+static void test_poll_step_names(void)
+{
+	check_str(step_name_for(NS_STEP_IRQ, NS_QTYPE_POLL), "poll",
+		  "step name: irq is poll on a poll queue");
+	check_str(step_name_for(NS_STEP_IRQ, NS_QTYPE_IRQ), "irq",
+		  "step name: irq on an interrupt queue");
+	check_str(step_name_for(NS_STEP_CQE, NS_QTYPE_POLL), "cqe", "step name: cqe stays cqe");
+	check_str(interval_key_for(NS_IV_SQ_DOORBELL_IRQ, NS_QTYPE_POLL), "sq_doorbell-poll",
+		  "interval key: sq_doorbell-poll");
+	check_str(interval_key_for(NS_IV_IRQ_CQE, NS_QTYPE_POLL), "poll-cqe", "interval key: poll-cqe");
+	check_str(interval_key_for(NS_IV_SQ_DOORBELL_IRQ, NS_QTYPE_IRQ), "sq_doorbell-irq",
+		  "interval key: sq_doorbell-irq on an interrupt queue");
+	check_str(interval_key_for(NS_IV_IRQ_CQE, NS_QTYPE_UNKNOWN), "irq-cqe",
+		  "interval key: irq-cqe when the type is unknown");
+	check_str(interval_key_for(NS_IV_RQ_START_RQ_END, NS_QTYPE_POLL), "rq_start-rq_end",
+		  "interval key: rq_start-rq_end on both");
+	check_str(interval_from_for(NS_IV_IRQ_CQE, NS_QTYPE_POLL), "poll", "interval: poll -> ...");
+	check_str(interval_to_for(NS_IV_SQ_DOORBELL_IRQ, NS_QTYPE_POLL), "poll", "interval: ... -> poll");
+	check(strstr(interval_help_for(NS_IV_SQ_DOORBELL_IRQ, NS_QTYPE_POLL), "poll") &&
+	      !strstr(interval_help_for(NS_IV_SQ_DOORBELL_IRQ, NS_QTYPE_POLL), "handler"),
+	      "interval help: a poll queue's device time ends at a poll, not a handler");
+}
+
+/*
+ * A poll queue's view: polls, empty polls, CQEs per poll that reaped; and
+ * with the stock driver, which has no poll event, unknown rather than 0.
+ */
+static void test_view_poll_queue(void)
+{
+	static struct queue_sample q;	/* big (per-CPU arrays): not on the stack */
+	struct queue_view v;
+	struct cpuset cpus;
+	char note[256];
+	char *s;
+
+	memset(&q, 0, sizeof(q));
+	q.ctrl = 0;
+	q.qid = 5;
+	q.type = NS_QTYPE_POLL;
+	q.type_from = NS_QTYPE_FROM_DEBUGFS;
+	q.poll_events = true;
+	q.total.rq_end = 300;
+	q.total.cqe = 300;
+	q.total.poll = 6000;
+	q.total.poll_empty = 5800;
+	q.total.poll_cqes = 280;
+	q.total.poll_batches = 120;
+	q.total.poll_reaped = 300;
+	q.total.cq_doorbell = 120;
+	q.total.cq_doorbell_cqes = 300;
+	q.sq_write_by_cpu[2] = 300;
+	q.poll_by_cpu[2] = 6000;
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 2.0);
+	check(v.type == NS_QTYPE_POLL && v.polls_ps == 3000 && v.empty_polls_ps == 2900,
+	      "view: poll queue: polls and empty polls per second");
+	check(fabs(v.empty_polls_pct - 100.0 * 5800 / 6000) < 1e-9,
+	      "view: poll queue: empty polls per 100 polls");
+	check(v.cqes_per_poll == 2.5, "view: poll queue: CQEs per poll that reaped (not per poll)");
+	check(isnan(v.cqes_per_irq) && v.irqs == 0 && cpuset_empty(&v.irq_cpus),
+	      "view: poll queue: no interrupt, CQE/IRQ unknown");
+	check(cpuset_has(&v.poll_cpus, 2) && !v.cpu_mismatch,
+	      "view: poll queue: the polling CPUs, no CPU mismatch");
+	s = view_json(NS_DRIVER_TNVME, &q, 2.0);
+	check_has(s, "\"qid\":5,\"queue_type\":\"poll\",\"queue_type_from\":\"debugfs\",",
+		  "json: queue_type poll after qid");
+	check_has(s, "\"polls_per_s\":3000.000,\"empty_polls_per_s\":2900.000,\"empty_polls_pct\":96.667,"
+		  "\"cqes_per_poll\":2.500,", "json: poll rates and CQEs per poll");
+	check_has(s, "\"poll_cpus\":[2]", "json: poll_cpus");
+	check_has(s, "\"sq_doorbell-poll\":{", "json: latency key sq_doorbell-poll");
+	check_has(s, "\"poll-cqe\":{", "json: latency key poll-cqe");
+	check(s && !strstr(s, "\"sq_doorbell-irq\"") && !strstr(s, "\"irq-cqe\""),
+	      "json: a poll queue has no irq latency keys");
+	check_has(s, "\"poll\":6000,\"poll_empty\":5800,\"poll_cqes\":280,\"poll_batches\":120,"
+		  "\"poll_reaped\":300,", "json: events.poll*");
+	free(s);
+
+	/* no poll in the interval: rates 0, ratios unknown */
+	memset(&q.total, 0, sizeof(q.total));
+	memset(q.poll_by_cpu, 0, sizeof(q.poll_by_cpu));
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	check(v.polls_ps == 0 && isnan(v.empty_polls_pct) && isnan(v.cqes_per_poll),
+	      "view: idle poll queue: 0 polls, no empty share, no CQEs per poll");
+
+	/* an interrupt queue keeps its irq keys and has no polls */
+	q.type = NS_QTYPE_IRQ;
+	q.total.irq = 4;
+	q.total.cqe = 8;
+	s = view_json(NS_DRIVER_TNVME, &q, 1.0);
+	check_has(s, "\"queue_type\":\"interrupt\",", "json: queue_type interrupt");
+	check_has(s, "\"sq_doorbell-irq\":{", "json: interrupt queue: sq_doorbell-irq");
+	check_has(s, "\"polls_per_s\":0.000,\"empty_polls_per_s\":0.000,\"empty_polls_pct\":null,"
+		  "\"cqes_per_poll\":null,", "json: interrupt queue: no polls");
+	free(s);
+
+	/*
+	 * The stock driver has no event for a poll: unknown, never 0, even
+	 * though the counters (which it never fills) are 0.
+	 */
+	q.type = NS_QTYPE_POLL;
+	q.poll_events = false;
+	memset(&q.total, 0, sizeof(q.total));
+	q.total.rq_end = 50;
+	q.total.cqe = 50;
+	queue_view_make(&v, NS_DRIVER_NVME, &q, &q, 1.0);
+	check(!v.poll_visible && isnan(v.polls_ps) && isnan(v.empty_polls_ps) &&
+	      isnan(v.empty_polls_pct) && isnan(v.cqes_per_poll),
+	      "view: --driver nvme: poll numbers unknown");
+	s = view_json(NS_DRIVER_NVME, &q, 1.0);
+	check_has(s, "\"polls_per_s\":null,\"empty_polls_per_s\":null,\"empty_polls_pct\":null,"
+		  "\"cqes_per_poll\":null,", "json: --driver nvme: poll rates null");
+	check_has(s, "\"poll_cpus\":null", "json: --driver nvme: poll_cpus null");
+	check_has(s, "\"poll\":null,\"poll_empty\":null,\"poll_cqes\":null,\"poll_batches\":null,"
+		  "\"poll_reaped\":null,", "json: --driver nvme: events.poll* null");
+	check_has(s, "\"poll-cqe\":{", "json: --driver nvme poll queue: its reap's start is poll-cqe");
+	check_has(s, "\"sq_doorbell-poll\":null",
+		  "json: --driver nvme poll queue: sq_doorbell-poll null");
+	free(s);
+	/* tnvme without the event (an older tnvme.ko): unknown too */
+	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	check(isnan(v.polls_ps), "view: tnvme without tnvme_poll attached: polls unknown");
+
+	cpulist_parse("0,2", &cpus);
+	poll_queue_note(note, sizeof(note), &cpus);
+	check_str(note, "poll queue: no interrupt, reaped by polling on CPU(s) 0,2 (blk-mq's CPUs for it)",
+		  "irq report: a poll queue's note names its CPUs");
+	poll_queue_note(note, sizeof(note), NULL);
+	check_str(note, "poll queue: no interrupt, reaped by polling",
+		  "irq report: a poll queue's note without CPUs");
+}
+
 /* ------------------------------------------------------------ losses */
 
 /* Skipped runs are named program by program, in the text and the JSON. */
@@ -509,6 +690,9 @@ int main(void)
 	test_json();
 	test_view_doorbells();
 	test_view_sq_used();
+	test_queue_types();
+	test_poll_step_names();
+	test_view_poll_queue();
 	test_losses();
 	printf("# %d failed\n", failed);
 	return failed ? 1 : 0;
