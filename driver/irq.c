@@ -398,9 +398,12 @@ enum blk_eh_timer_return tnvme_timeout(struct request *req)
 	/*
 	 * 2. A missed interrupt is not a timeout.  On a poll queue: nobody
 	 * polled for it (the task gave up waiting, or the poll missed it).
+	 * Ask whether the request is still in flight, not whether it is
+	 * "completed": a polled request, or one whose completion ran on
+	 * this CPU, has already ended, and an ended request is idle.
 	 */
 	tnvme_poll_queue_irqoff(q);
-	if (blk_mq_request_completed(req)) {
+	if (blk_mq_rq_state(req) != MQ_RQ_IN_FLIGHT) {
 		dev_warn(d, "queue %u cid %u: completion found by polling (%s)\n",
 			 q->qid, req->tag,
 			 q->polled ? "poll queue, not polled in time" : "lost interrupt?");

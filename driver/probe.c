@@ -872,7 +872,11 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		 "tnvme%d: %s serial %s, %u I/O queues of depth %u, %u MSI-X vectors\n",
 		 dev->instance, dev->model, dev->serial, dev->nr_io_queues,
 		 dev->io_depth, dev->nr_io_queues - dev->nr_poll_queues + 1);
-	if (dev->nr_poll_queues)
+	if (dev->nr_poll_queues == 1)
+		dev_info(&pdev->dev,
+			 "tnvme%d: I/O queue %u is a poll queue (no interrupt)\n",
+			 dev->instance, dev->nr_io_queues);
+	else if (dev->nr_poll_queues)
 		dev_info(&pdev->dev,
 			 "tnvme%d: I/O queues %u-%u are poll queues (no interrupt)\n",
 			 dev->instance,

@@ -70,5 +70,38 @@ expect_eq "extra: the failed read is logged once, with LBA, blocks and retries" 
 expect_eq "extra: live again after the resets" live "$(cat /sys/class/tnvme/$X/state)"
 check "extra: admin commands work after the resets (nvme id-ctrl)" sh -c "nvme id-ctrl /dev/$X >/dev/null"
 check "lab: tnvme-bind --unbind, rmmod" sh -c "tools/tnvme-bind --unbind $LAB >/dev/null && tools/tnvme-bind --unbind $EXTRA >/dev/null && rmmod tnvme"
+
+# The lab scenario again on a poll queue (poll_queues=1: queue 5 on this
+# 4-CPU guest).  The task that submitted the read polls for it; the
+# timeout handler polls the CQ too (empty), sends Abort and restarts the
+# timer, and at 3.5 s the task's own poll reaps the completion.
+if tools/tnvme-bind "$LAB" poll_queues=1 >/dev/null; then
+	L=$(inst_of "$LAB")
+	lc=${L#tnvme}
+	echo 2000 >/sys/block/${L}n1/queue/io_timeout
+	: >$T/trace
+	# a module's events are created anew, disabled, when it loads
+	echo 1 >$T/events/tnvme/tnvme_timeout/enable
+	echo 'cqes > 0' >$T/events/tnvme/tnvme_poll/filter
+	echo 1 >$T/events/tnvme/tnvme_poll/enable
+	s=$(date +%s%N)
+	fio --name=polled --filename=/dev/${L}n1 --direct=1 --ioengine=io_uring \
+		--hipri --rw=read --bs=4k --size=4k --number_ios=1 \
+		--output-format=terse --terse-version=3 >/tmp/polled.out 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - s) / 1000000))
+	errs=$(awk -F';' '$1 == 3 { s += $5 } END { print s + 0 }' /tmp/polled.out)
+	expect_eq "poll queue: the 3.5 s polled read succeeds after one Abort ($ms ms)" "0 0" "$rc $errs"
+	seq=$(grep "tnvme_timeout: ctrl=$lc " $T/trace | sed 's/.*qid=\([0-9]*\) .*action=/\1:/' | tr '\n' ' ')
+	expect_eq "poll queue: one timeout on queue 5, answered with Abort" "5:abort " "$seq"
+	check "poll queue: the completion was reaped by a poll of queue 5" \
+		grep -q "tnvme_poll: ctrl=$lc qid=5 cpu=[0-9]* cqes=1" $T/trace
+	expect_eq "poll queue: no reset, state stays live" live "$(cat /sys/class/tnvme/$L/state)"
+	echo 0 >$T/events/tnvme/tnvme_poll/enable
+	check "poll queue: tnvme-bind --unbind, rmmod" \
+		sh -c "tools/tnvme-bind --unbind $LAB >/dev/null && rmmod tnvme"
+else
+	not_ok "bind the lab controller with poll_queues=1"
+fi
 dmesg | grep -E 'tnvme|nvme' | tail -40 >"$LABVM_OUT/dmesg-tail.txt"
 finish

@@ -9,6 +9,9 @@
 #         the controller, the request is requeued (max_retries=1), times
 #         out again, and the read fails with EIO - logged, never silent.
 #         The controller is live again afterwards.
+#   lab again, with a poll queue (poll_queues=1) and a polled read
+#         (io_uring --hipri): the same Abort, the task's own poll reaps
+#         the completion at 3.5 s.
 # A timeout is a fault for the device too: the device-side trace may show
 # only the Abort and reset events, never a pci_nvme_err/ub line.
 . tests/lib.sh

@@ -224,9 +224,23 @@ fio --name=bg --filename=$D --rw=randread --bs=4k --direct=1 --ioengine=io_uring
 	--runtime=300 --time_based >/dev/null 2>&1 &
 fpid=$!
 fio --name=bgirq --filename=$D --rw=randread --bs=4k --direct=1 --ioengine=io_uring \
-	--iodepth=4 --numjobs=2 --runtime=300 --time_based >/dev/null 2>&1 &
+	--iodepth=4 --numjobs=2 --cpus_allowed=2,3 --cpus_allowed_policy=split \
+	--runtime=300 --time_based >/dev/null 2>&1 &
 fpid2=$!
-sleep 1
+# Wait until both loads complete commands (fio's start-up can take
+# seconds on a loaded host): 50 more interrupts on queues 3-4, the
+# interrupt queues of CPUs 2-3, and 50 more reads in all.
+irqsum() {
+	awk '$NF ~ /^tnvme0q[34]$/ { for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i }
+		END { print s + 0 }' /proc/interrupts
+}
+i0=$(irqsum)
+r0=$(awk '{ print $1 }' /sys/block/tnvme0n1/stat)
+for _ in $(seq 1 600); do
+	[ "$(irqsum)" -gt $((i0 + 50)) ] &&
+		[ "$(awk '{ print $1 }' /sys/block/tnvme0n1/stat)" -gt $((r0 + 50)) ] && break
+	sleep 0.1
+done
 $NS top --plain -n 1 -i 2 >$T/top.txt 2>&1
 check "top (text): q5 and q6 rows end with '<- poll'" \
 	sh -c "[ \$(grep -cE '^tnvme0 q[56] .* <- poll\$' $T/top.txt) -eq 2 ]"

@@ -93,6 +93,26 @@ for mode in -1 0; do
 done
 echo -1 >$B/queue/io_poll_delay
 
+# --- A polled read that nobody polls for: the task submits it and sleeps
+# (tests/vm/iopoll-stall.c).  The CQE is posted at once, but on a poll
+# queue no interrupt says so; the timeout handler (2 s here) polls the CQ
+# before anything else, finds the completion and ends the request: no
+# Abort, no reset.
+old_timeout=$(cat $B/queue/io_timeout)
+echo 2000 >$B/queue/io_timeout
+: >$K/trace
+echo 1 >$K/events/tnvme/tnvme_timeout/enable
+before=$(dmesg | wc -l)
+out=$("$LABVM_OUT/iopoll-stall" $D 5 2>&1)
+check "a polled read left unpolled for 5 s still returns its 4 KiB ($out)" \
+	sh -c "echo '$out' | grep -q 'res=4096 after'"
+check "the timeout handler found it by polling the poll queue" \
+	sh -c "dmesg | tail -n +$((before + 1)) | grep -q 'tnvme .*: queue [56] cid [0-9]*: completion found by polling (poll queue, not polled in time)'"
+actions=$(grep -o 'tnvme_timeout: ctrl=0 qid=[0-9]* .*action=[a-z]*' $K/trace | sed 's/.*action=//' | tr '\n' ' ')
+expect_eq "its only timeout action: completed (no Abort, no reset)" "completed " "$actions"
+echo 0 >$K/events/tnvme/tnvme_timeout/enable
+echo "$old_timeout" >$B/queue/io_timeout
+
 # --- A controller reset during polled I/O: requests on the poll queues
 # are cancelled, requeued and sent again; fio verify stays clean.
 (fio_ok reset --ioengine=io_uring --hipri --rw=randwrite --bsrange=4k-64k \

@@ -4,8 +4,10 @@
 # created with IEN = 0, no MSI-X vector, no handler).  The guest checks
 # the queue types and io_poll, runs fio with io_uring --hipri (polled)
 # and without, write+verify at mixed sizes, the blktests block/007
-# pattern (io_poll_delay=-1, then 0; pvsync2 --hipri is not polled on 6.1), and a
-# controller reset and an unbind during polled I/O; the tnvme_poll trace
+# pattern (io_poll_delay=-1, then 0; pvsync2 --hipri is not polled on 6.1), a
+# polled read nobody polls for (the timeout handler must find it by
+# polling, with no Abort), and a controller reset and an unbind during
+# polled I/O; the tnvme_poll trace
 # event must account for every CQE of the poll queues, and no interrupt
 # may fire for them.  Then the same without poll_queues: no poll queue,
 # io_poll 0, --hipri I/O goes through interrupts.
@@ -15,6 +17,9 @@
 test_setup
 
 build_driver
+# The guest runs this one polled read that nobody polls for.
+check "build tests/vm/iopoll-stall.c" \
+	gcc -O2 -Wall -Wextra -Werror -o "$TEST_OUT/iopoll-stall" tests/vm/iopoll-stall.c
 
 start=$SECONDS
 vm_run --device-trace='pci_nvme_err*,pci_nvme_ub*,pci_nvme_create_cq*' \
