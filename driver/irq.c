@@ -174,12 +174,23 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot,
 		return;
 	}
 
+	/*
+	 * Fault injection: lose this completion, as if the controller had
+	 * never posted it, so that the timeout handler gets exercised.
+	 * tnvme's own attribute (tnvme_drop_completion()) or the block
+	 * layer's (blk_should_fake_timeout(): /sys/block/<disk>/io-timeout-fail
+	 * and fail_io_timeout in debugfs).  Before the request's end is
+	 * traced and its data unmapped: for the request nothing happened,
+	 * and the cancel after the reset unmaps it (tnvme_cancel_request()).
+	 */
 	if (tnvme_drop_completion(q)) {
 		dev_warn_ratelimited(&dev->pdev->dev,
 				     "fault injection: dropped the CQE of queue %u cid %u\n",
 				     q->qid, cid);
 		return;
 	}
+	if (blk_should_fake_timeout(req->q))
+		return;
 
 	iod = tnvme_iod(req);
 	iod->status = status;
@@ -194,17 +205,13 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot,
 	tnvme_unmap_data(dev, req);
 
 	/*
-	 * blk_should_fake_timeout() lets fault injection
-	 * (/sys/block/<disk>/io-timeout-fail) drop this completion so that
-	 * the timeout handler gets exercised.  Otherwise a success joins the
-	 * batch, and everything else goes to blk-mq, which calls
-	 * tnvme_complete_rq() on a suitable CPU (errors, retries).  Not the
-	 * Asynchronous Event Request on its reserved tag: a batch gives its
-	 * tags back as ordinary ones, counted from the first tag after the
-	 * reserved ones, and would clear a bit outside the tag map.
+	 * A success joins the batch, and everything else goes to blk-mq,
+	 * which calls tnvme_complete_rq() on a suitable CPU (errors,
+	 * retries).  Not the Asynchronous Event Request on its reserved tag:
+	 * a batch gives its tags back as ordinary ones, counted from the
+	 * first tag after the reserved ones, and would clear a bit outside
+	 * the tag map.
 	 */
-	if (blk_should_fake_timeout(req->q))
-		return;
 	if (blk_mq_is_reserved_rq(req) ||
 	    !blk_mq_add_to_batch(req, iob, status, tnvme_complete_batch))
 		blk_mq_complete_request(req);
