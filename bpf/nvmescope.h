@@ -127,7 +127,7 @@ struct ns_counters {
 /* Lost or unmatched events, per CPU; index = enum ns_drop. */
 enum ns_drop {
 	NS_DROP_INFLIGHT_FULL,	/* in-flight map full: command not timed */
-	NS_DROP_INFLIGHT_BUSY,	/* in-flight map busy (update from a nested run) */
+	NS_DROP_INFLIGHT_BUSY,	/* never counted: the in-flight map is an array now; kept so the JSON key stays (0) */
 	NS_DROP_NOT_STARTED,	/* completion of a command started before attach */
 	NS_DROP_RINGBUF_FULL,	/* trace record lost: ring buffer full */
 	NS_DROP_BATCH_FULL,	/* more CQEs in one batch than the BPF side holds */

@@ -233,7 +233,11 @@ int tnvme_set_queue_count(struct tnvme_dev *dev, u32 dword11, u32 *dword0)
 	return ret;
 }
 
-/* Identify Namespace (CNS 00h, 5.17.2.1). */
+/*
+ * Identify Namespace (CNS 00h): for the NVM command set its data structure
+ * is in the NVM Command Set specification (Identify Namespace data
+ * structure), not in the base specification.
+ */
 int tnvme_identify_ns(struct tnvme_dev *dev, u32 nsid, struct nvme_id_ns *id)
 {
 	return tnvme_identify(dev, NVME_ID_CNS_NS, nsid, id);

@@ -30,7 +30,7 @@ static struct tnvme_ns *tnvme_req_ns(struct request *req)
 	return req->q->queuedata;
 }
 
-/* Byte offset on the block device -> logical block address. */
+/* 512-byte sector of the block layer -> the namespace's logical block. */
 static u64 tnvme_sect_to_lba(struct tnvme_ns *ns, sector_t sector)
 {
 	return sector >> (ns->lba_shift - SECTOR_SHIFT);

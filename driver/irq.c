@@ -70,7 +70,7 @@ static bool tnvme_drop_completion(struct tnvme_queue *q)
 }
 #endif
 
-/* Does the CQ slot at cq_head hold a new entry? */
+/* Does CQ slot @slot hold a new entry (its phase tag is @phase)? */
 static bool tnvme_cqe_pending(struct tnvme_queue *q, u16 slot, u8 phase)
 {
 	/*

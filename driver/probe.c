@@ -18,16 +18,19 @@
  *
  * and tnvme_remove() undoes it all in reverse.
  *
- * Where the rest lives (the driver's steps of a request, sq_write,
- * sq_doorbell and cq_doorbell, are in io.c and irq.c):
+ * Where the rest lives (the driver's steps of a request: sq_write and
+ * sq_doorbell in io.c, irq (or poll) and cq_doorbell in irq.c; both
+ * doorbells go through shadow_doorbell.c when the controller has them):
  *   queues.c     queue memory, doorbells, MSI-X, create/delete I/O queues
  *   admin.c      synchronous admin commands (Identify, Set Features),
  *                asynchronous events
  *   io.c         blk-mq: turning a struct request into an NVMe command
- *   irq.c        the interrupt handler and completion of requests
+ *   irq.c        the interrupt handler, polling and completion of requests
+ *   shadow_doorbell.c  Doorbell Buffer Config: doorbell writes the
+ *                controller may not need (shadow doorbells, EventIdx)
  *   namespace.c  gendisks: limits, identity in sysfs, (re)scanning
  *   chardev.c    /dev/tnvme<c> and the nvme-cli passthrough ioctls
- *   trace.h      tracepoints
+ *   trace.h      tracepoints (trace.c instantiates them)
  */
 #include <linux/delay.h>
 #include <linux/idr.h>

@@ -2,14 +2,14 @@
 /*
  * tnvme - a teaching NVMe driver.
  *
- * This header holds the three data structures everything else works on,
- * in the order a reader meets them:
+ * This header holds the four data structures everything else works on,
+ * defined below in this order:
  *
- *   struct tnvme_dev    one NVMe controller (one PCI function)
  *   struct tnvme_queue  one submission/completion queue pair
  *   struct tnvme_iod    per-request driver data ("I/O descriptor"),
  *                       stored by blk-mq right behind each struct request
  *   struct tnvme_ns     one namespace, exposed as a gendisk
+ *   struct tnvme_dev    one NVMe controller (one PCI function)
  *
  * The register layout, command and completion formats come from
  * <linux/nvme.h>; this driver never redefines them.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * nvmescope.h - what the parts of the command-line tool share: options,
+ * tool.h - what the parts of the command-line tool share: options,
  * exit codes, and the subcommands.
  */
 #ifndef NVMESCOPE_TOOL_H

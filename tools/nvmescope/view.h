@@ -76,7 +76,7 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
  * on CPU(s) 0-1 (blk-mq's CPUs for it)"; cpus NULL: not known.
  */
 void poll_queue_note(char *buf, size_t len, const struct cpuset *cpus);
-/* "12.3" or "-" (not visible / no sample), right-aligned in width */
+/* "12.3" or "-" (not visible / no sample) into buf; the caller pads it */
 void format_number(char *buf, size_t len, double v, int precision);
 /* One line listing lost/unmatched events (nothing hidden), or "none". */
 void print_losses(FILE *f, const struct sample *delta);
