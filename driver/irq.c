@@ -346,14 +346,6 @@ bool tnvme_cancel_request(struct request *req, void *data)
 	return true;
 }
 
-enum tnvme_timeout_action {
-	TNVME_TO_COMPLETED,
-	TNVME_TO_ABORT,
-	TNVME_TO_RESET,
-	TNVME_TO_DISABLE,
-	TNVME_TO_WAIT,
-};
-
 /*
  * blk-mq's timeout handler: a request has been in flight for io_timeout
  * seconds.  Like the stock driver (nvme_timeout() in pci.c), in order:

@@ -246,6 +246,15 @@ enum tnvme_ctrl_state {
 	TNVME_CTRL_DELETING,
 };
 
+/* What tnvme_timeout() did about a request that timed out. */
+enum tnvme_timeout_action {
+	TNVME_TO_COMPLETED,	/* found by polling the CQ */
+	TNVME_TO_ABORT,		/* Abort sent, timer restarted */
+	TNVME_TO_RESET,
+	TNVME_TO_DISABLE,	/* no reset possible now */
+	TNVME_TO_WAIT,		/* no Abort slot free, timer restarted */
+};
+
 /* One controller. */
 struct tnvme_dev {
 	struct pci_dev *pdev;

@@ -37,6 +37,8 @@
 
 #include <linux/tracepoint.h>
 
+#include "tnvme.h"
+
 /*
  * The sq_write step: the driver copied a command into a submission queue
  * slot.
@@ -340,9 +342,40 @@ DEFINE_EVENT(tnvme_rq, tnvme_rq_end,
  * Error recovery (docs/fault-tolerance.md).  These two events are new
  * and separate from the I/O path's: nothing above changed layout.
  *
- * tnvme_ctrl_state: the controller moved from state old to state new
- * (0 new, 1 live, 2 resetting, 3 dead, 4 deleting; see tnvme.h).
+ * Their records hold enum values (enum tnvme_ctrl_state and enum
+ * tnvme_timeout_action in tnvme.h); the text shows names.
+ * TRACE_DEFINE_ENUM puts each value into the event's format file, so
+ * that tools reading the binary records (trace-cmd, perf) can show the
+ * names too; show_ctrl_state() and show_timeout_action() are the one
+ * list of names each.
  */
+TRACE_DEFINE_ENUM(TNVME_CTRL_NEW);
+TRACE_DEFINE_ENUM(TNVME_CTRL_LIVE);
+TRACE_DEFINE_ENUM(TNVME_CTRL_RESETTING);
+TRACE_DEFINE_ENUM(TNVME_CTRL_DEAD);
+TRACE_DEFINE_ENUM(TNVME_CTRL_DELETING);
+#define show_ctrl_state(state)						\
+	__print_symbolic(state,						\
+			 { TNVME_CTRL_NEW, "new" },			\
+			 { TNVME_CTRL_LIVE, "live" },			\
+			 { TNVME_CTRL_RESETTING, "resetting" },		\
+			 { TNVME_CTRL_DEAD, "dead" },			\
+			 { TNVME_CTRL_DELETING, "deleting" })
+
+TRACE_DEFINE_ENUM(TNVME_TO_COMPLETED);
+TRACE_DEFINE_ENUM(TNVME_TO_ABORT);
+TRACE_DEFINE_ENUM(TNVME_TO_RESET);
+TRACE_DEFINE_ENUM(TNVME_TO_DISABLE);
+TRACE_DEFINE_ENUM(TNVME_TO_WAIT);
+#define show_timeout_action(action)					\
+	__print_symbolic(action,					\
+			 { TNVME_TO_COMPLETED, "completed" },		\
+			 { TNVME_TO_ABORT, "abort" },			\
+			 { TNVME_TO_RESET, "reset" },			\
+			 { TNVME_TO_DISABLE, "disable" },		\
+			 { TNVME_TO_WAIT, "wait" })
+
+/* tnvme_ctrl_state: the controller moved from state old to state new. */
 TRACE_EVENT(tnvme_ctrl_state,
 	    TP_PROTO(u32 ctrl, u8 old, u8 new),
 	    TP_ARGS(ctrl, old, new),
@@ -353,22 +386,17 @@ TRACE_EVENT(tnvme_ctrl_state,
 			   __entry->old = old;
 			   __entry->new = new;),
 	    TP_printk("ctrl=%u %s -> %s", __entry->ctrl,
-		      __print_symbolic(__entry->old,
-				       { 0, "new" }, { 1, "live" },
-				       { 2, "resetting" }, { 3, "dead" },
-				       { 4, "deleting" }),
-		      __print_symbolic(__entry->new,
-				       { 0, "new" }, { 1, "live" },
-				       { 2, "resetting" }, { 3, "dead" },
-				       { 4, "deleting" }))
+		      show_ctrl_state(__entry->old),
+		      show_ctrl_state(__entry->new))
 );
 
 /*
  * tnvme_timeout: blk-mq's timer expired for command cid on queue qid and
- * the timeout handler chose action: 0 completed (found by polling the CQ),
- * 1 abort (Abort sent, timer restarted), 2 reset, 3 disable (no reset
- * possible now: probe, remove, dead, or a reset already running),
- * 4 wait (no Abort slot free, timer restarted).
+ * the timeout handler chose action (enum tnvme_timeout_action): 0
+ * completed (found by polling the CQ), 1 abort (Abort sent, timer
+ * restarted), 2 reset, 3 disable (no reset possible now: probe, remove,
+ * dead, or a reset already running), 4 wait (no Abort slot free, timer
+ * restarted).
  */
 TRACE_EVENT(tnvme_timeout,
 	    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u8 opcode, u32 csts,
@@ -389,10 +417,7 @@ TRACE_EVENT(tnvme_timeout,
 	    TP_printk("ctrl=%u qid=%u cid=%u opcode=0x%02x csts=0x%x action=%s",
 		      __entry->ctrl, __entry->qid, __entry->cid,
 		      __entry->opcode, __entry->csts,
-		      __print_symbolic(__entry->action,
-				       { 0, "completed" }, { 1, "abort" },
-				       { 2, "reset" }, { 3, "disable" },
-				       { 4, "wait" }))
+		      show_timeout_action(__entry->action))
 );
 
 #endif /* _TNVME_TRACE_H */
