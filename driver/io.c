@@ -668,7 +668,8 @@ static const struct tnvme_status_entry {
  *         status marked retry in the table)
  * @name:  the status' name for the log
  */
-blk_status_t tnvme_status_to_blk(u16 status, bool *retry, const char **name)
+static blk_status_t tnvme_status_to_blk(u16 status, bool *retry,
+					const char **name)
 {
 	u16 sc = status & 0x7ff;	/* SCT and SC, without CRD/M/DNR */
 	unsigned int i;

@@ -319,7 +319,7 @@ int tnvme_enable_ctrl(struct tnvme_dev *dev)
  * so a controller with a volatile write cache can flush it.  We wait at
  * most CAP.TO; RTD3E would give a better bound but is optional.
  */
-void tnvme_shutdown_ctrl(struct tnvme_dev *dev)
+static void tnvme_shutdown_ctrl(struct tnvme_dev *dev)
 {
 	unsigned long deadline = jiffies +
 		msecs_to_jiffies(dev->ready_timeout_ms);
@@ -490,20 +490,14 @@ bool tnvme_change_state(struct tnvme_dev *dev, enum tnvme_ctrl_state new)
 /*
  * Stop and start the flow of requests into queue_rq().  The admin queue
  * has its own bit for the same reason as the namespaces (see
- * tnvme_quiesce_namespaces()): blk_mq_quiesce_queue() nests.
+ * tnvme_quiesce_namespaces()): blk_mq_quiesce_queue() nests.  Stopping
+ * happens only in tnvme_dev_disable(), under shutdown_lock.
  */
-static void __tnvme_stop_queues(struct tnvme_dev *dev)
+static void tnvme_stop_queues(struct tnvme_dev *dev)
 {
 	tnvme_quiesce_namespaces(dev, true);
 	if (!test_and_set_bit(TNVME_F_ADMIN_STOPPED, &dev->flags))
 		blk_mq_quiesce_queue(dev->admin_q);
-}
-
-void tnvme_stop_queues(struct tnvme_dev *dev)
-{
-	mutex_lock(&dev->shutdown_lock);
-	__tnvme_stop_queues(dev);
-	mutex_unlock(&dev->shutdown_lock);
 }
 
 static void tnvme_start_admin_requests(struct tnvme_dev *dev)
@@ -514,7 +508,7 @@ static void tnvme_start_admin_requests(struct tnvme_dev *dev)
 	mutex_unlock(&dev->shutdown_lock);
 }
 
-void tnvme_start_queues(struct tnvme_dev *dev)
+static void tnvme_start_queues(struct tnvme_dev *dev)
 {
 	tnvme_start_admin_requests(dev);
 	mutex_lock(&dev->shutdown_lock);
@@ -525,7 +519,8 @@ void tnvme_start_queues(struct tnvme_dev *dev)
 /*
  * tnvme_dev_disable - stop the controller and end every outstanding request.
  * @shutdown: do a normal shutdown (CC.SHN, 3.6) before disabling, so a
- *            volatile write cache gets flushed (remove only).
+ *            volatile write cache gets flushed (remove, system shutdown
+ *            and suspend; not a reset).
  *
  * The queues stay quiesced afterwards: reset_work starts them once the
  * controller is back, or the caller starts them to fail requests fast
@@ -543,7 +538,7 @@ void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown)
 	u32 csts;
 
 	mutex_lock(&dev->shutdown_lock);
-	__tnvme_stop_queues(dev);
+	tnvme_stop_queues(dev);
 
 	csts = tnvme_readl(dev, NVME_REG_CSTS);
 	if (pci_device_is_present(pdev) && csts != ~0U) {

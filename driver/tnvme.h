@@ -388,7 +388,6 @@ void tnvme_get_dev(struct tnvme_dev *dev);
 void tnvme_put_dev(struct tnvme_dev *dev);
 int tnvme_disable_ctrl(struct tnvme_dev *dev);
 int tnvme_enable_ctrl(struct tnvme_dev *dev);
-void tnvme_shutdown_ctrl(struct tnvme_dev *dev);
 enum tnvme_ctrl_state tnvme_state(struct tnvme_dev *dev);
 const char *tnvme_state_name(enum tnvme_ctrl_state state);
 bool tnvme_change_state(struct tnvme_dev *dev, enum tnvme_ctrl_state new);
@@ -396,8 +395,6 @@ int tnvme_reset_ctrl(struct tnvme_dev *dev);
 int tnvme_reset_ctrl_sync(struct tnvme_dev *dev);
 void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown);
 void tnvme_recover(struct tnvme_dev *dev, bool reset);
-void tnvme_stop_queues(struct tnvme_dev *dev);
-void tnvme_start_queues(struct tnvme_dev *dev);
 
 /* queues.c: queue memory, doorbells, IRQs, admin and I/O queue setup */
 int tnvme_alloc_queue(struct tnvme_dev *dev, u16 qid, u16 depth);
@@ -447,8 +444,6 @@ void tnvme_free_admin_queue(struct tnvme_dev *dev);
 int tnvme_alloc_io_tag_set(struct tnvme_dev *dev);
 void tnvme_set_queue_limits(struct tnvme_dev *dev, struct request_queue *q);
 void tnvme_free_io_tag_set(struct tnvme_dev *dev);
-blk_status_t tnvme_status_to_blk(u16 status, bool *retry,
-				 const char **name);
 
 /* irq.c: interrupts and completion */
 irqreturn_t tnvme_irq(int irq, void *data);
