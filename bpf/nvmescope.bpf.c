@@ -396,7 +396,7 @@ static __always_inline struct ns_cmd *command_start(__u32 ctrl, __u16 qid,
 }
 
 SEC("raw_tp/tnvme_rq_start")
-int BPF_PROG(tnvme_rq_start, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
+int BPF_PROG(tnvme_rq_start, u32 ctrl, u16 qid, u16 cid, u32 cpu,
 	     u8 opcode, u32 bytes, u16 status)
 {
 	struct ns_cmd *cmd = command_start(ctrl, qid, cid, opcode, cpu,
@@ -669,7 +669,7 @@ int BPF_PROG(tnvme_fetch, u32 ctrl, u16 qid, u16 sq_head)
 }
 
 SEC("raw_tp/tnvme_rq_end")
-int BPF_PROG(tnvme_rq_end, u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu,
+int BPF_PROG(tnvme_rq_end, u32 ctrl, u16 qid, u16 cid, u32 cpu,
 	     u8 opcode, u32 bytes, u16 status)
 {
 	__s64 slot = queue_slot(ctrl, qid);

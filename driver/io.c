@@ -597,7 +597,7 @@ static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 	blk_mq_start_request(req);
 	if (blk_rq_nr_phys_segments(req) && req_op(req) != REQ_OP_DISCARD)
 		bytes = blk_rq_payload_bytes(req);
-	trace_tnvme_rq_start(dev->instance, q->qid, req->tag, req->tag,
+	trace_tnvme_rq_start(dev->instance, q->qid, req->tag,
 			     raw_smp_processor_id(), iod->cmd.common.opcode,
 			     bytes, 0);
 

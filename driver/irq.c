@@ -196,7 +196,7 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot,
 	iod->status = status;
 	iod->result = le64_to_cpu(READ_ONCE(cqe->result.u64));
 
-	trace_tnvme_rq_end(dev->instance, q->qid, cid, req->tag,
+	trace_tnvme_rq_end(dev->instance, q->qid, cid,
 			   raw_smp_processor_id(), iod->cmd.common.opcode,
 			   blk_rq_nr_phys_segments(req) &&
 			   req_op(req) != REQ_OP_DISCARD ?

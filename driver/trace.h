@@ -301,13 +301,12 @@ TRACE_EVENT(tnvme_poll,
  * device-side latency plus the driver's.
  */
 DECLARE_EVENT_CLASS(tnvme_rq,
-		    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu, u8 opcode,
+		    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 cpu, u8 opcode,
 			     u32 bytes, u16 status),
-		    TP_ARGS(ctrl, qid, cid, tag, cpu, opcode, bytes, status),
+		    TP_ARGS(ctrl, qid, cid, cpu, opcode, bytes, status),
 		    TP_STRUCT__entry(__field(u32, ctrl)
 				     __field(u16, qid)
 				     __field(u16, cid)
-				     __field(u32, tag)
 				     __field(u32, cpu)
 				     __field(u8, opcode)
 				     __field(u32, bytes)
@@ -315,27 +314,26 @@ DECLARE_EVENT_CLASS(tnvme_rq,
 		    TP_fast_assign(__entry->ctrl = ctrl;
 				   __entry->qid = qid;
 				   __entry->cid = cid;
-				   __entry->tag = tag;
 				   __entry->cpu = cpu;
 				   __entry->opcode = opcode;
 				   __entry->bytes = bytes;
 				   __entry->status = status;),
-		    TP_printk("ctrl=%u qid=%u cid=%u tag=%u cpu=%u opcode=0x%02x bytes=%u status=0x%x",
-			      __entry->ctrl, __entry->qid, __entry->cid, __entry->tag,
+		    TP_printk("ctrl=%u qid=%u cid=%u cpu=%u opcode=0x%02x bytes=%u status=0x%x",
+			      __entry->ctrl, __entry->qid, __entry->cid,
 			      __entry->cpu, __entry->opcode, __entry->bytes,
 			      __entry->status)
 );
 
 DEFINE_EVENT(tnvme_rq, tnvme_rq_start,
-	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu, u8 opcode,
+	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 cpu, u8 opcode,
 		      u32 bytes, u16 status),
-	     TP_ARGS(ctrl, qid, cid, tag, cpu, opcode, bytes, status)
+	     TP_ARGS(ctrl, qid, cid, cpu, opcode, bytes, status)
 );
 
 DEFINE_EVENT(tnvme_rq, tnvme_rq_end,
-	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 tag, u32 cpu, u8 opcode,
+	     TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 cpu, u8 opcode,
 		      u32 bytes, u16 status),
-	     TP_ARGS(ctrl, qid, cid, tag, cpu, opcode, bytes, status)
+	     TP_ARGS(ctrl, qid, cid, cpu, opcode, bytes, status)
 );
 
 /*

@@ -117,14 +117,14 @@ echo 0 >$T/events/tnvme/enable
 tr=$W/trace
 grep -v '^#' $T/trace >$tr
 has() { grep -qE "$1" $tr; }
-check "tnvme_rq_start: 64 KiB read" has "tnvme_rq_start: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ tag=[0-9]+ cpu=[0-9]+ opcode=0x02 bytes=65536 status=0x0"
+check "tnvme_rq_start: 64 KiB read" has "tnvme_rq_start: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ cpu=[0-9]+ opcode=0x02 bytes=65536 status=0x0"
 check "tnvme_dma_map: 64 KiB read, 16 PRP entries" has "tnvme_dma_map: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ write=0 bytes=65536 prp_entries=16 list_pages=1"
 check "tnvme_sq_write: slba 12800, 128 blocks" has "tnvme_sq_write: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ sq_slot=[0-9]+ opcode=0x02 nsid=1 slba=12800 nlb=128 data_len=65536"
 check "tnvme_sq_doorbell" has "tnvme_sq_doorbell: ctrl=0 qid=[0-9]+ tail=[0-9]+ cmds=[1-9]"
 check "tnvme_irq" has "tnvme_irq: ctrl=0 qid=[0-9]+ vector=[0-9]+ irq=[0-9]+ cpu=[0-9]+ cqes=[0-9]+"
 check "tnvme_cqe: success, phase 0 or 1" has "tnvme_cqe: ctrl=0 qid=[0-9]+ cid=[0-9]+ cq_slot=[0-9]+ status=0x0 phase=[01] sq_head=[0-9]+"
 check "tnvme_fetch" has "tnvme_fetch: ctrl=0 qid=[0-9]+ sq_head=[0-9]+"
-check "tnvme_rq_end: 64 KiB read, success" has "tnvme_rq_end: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ tag=[0-9]+ cpu=[0-9]+ opcode=0x02 bytes=65536 status=0x0"
+check "tnvme_rq_end: 64 KiB read, success" has "tnvme_rq_end: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ cpu=[0-9]+ opcode=0x02 bytes=65536 status=0x0"
 check "tnvme_dma_unmap" has "tnvme_dma_unmap: ctrl=0 qid=[1-9][0-9]* cid=[0-9]+ write=0 bytes=65536 prp_entries=16 list_pages=1"
 check "tnvme_cq_doorbell" has "tnvme_cq_doorbell: ctrl=0 qid=[0-9]+ head=[0-9]+ cqes=[1-9]"
 check "admin queue events: Identify (opcode 0x06) on qid 0" has "tnvme_sq_write: ctrl=0 qid=0 cid=[0-9]+ sq_slot=[0-9]+ opcode=0x06 nsid=0 slba=0 nlb=0 data_len=4096"
