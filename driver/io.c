@@ -25,17 +25,6 @@
  * Building the command.
  */
 
-static struct tnvme_ns *tnvme_req_ns(struct request *req)
-{
-	return req->q->queuedata;
-}
-
-/* 512-byte sector of the block layer -> the namespace's logical block. */
-static u64 tnvme_sect_to_lba(struct tnvme_ns *ns, sector_t sector)
-{
-	return sector >> (ns->lba_shift - SECTOR_SHIFT);
-}
-
 /*
  * Read and Write (NVM Command Set specification).  NLB is 0-based: 0 means
  * one block.  FUA asks the controller to put the data on media before
@@ -529,20 +518,6 @@ static void tnvme_commit_rqs(struct blk_mq_hw_ctx *hctx)
 	spin_unlock(&q->sq_lock);
 }
 
-/* Does this request address an LBA range (for the trace's slba/nlb)? */
-static bool tnvme_has_lba_range(struct request *req)
-{
-	switch (req_op(req)) {
-	case REQ_OP_READ:
-	case REQ_OP_WRITE:
-	case REQ_OP_DISCARD:
-	case REQ_OP_WRITE_ZEROES:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /*
  * The blk-mq entry point, for the admin queue and the I/O queues alike.
  * The command id (CID) is the request's tag: unique among the commands in
@@ -624,143 +599,6 @@ static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 	tnvme_trace_sq_level(q);
 	spin_unlock(&q->sq_lock);
 	return BLK_STS_OK;
-}
-
-/*
- * NVMe status -> block layer status, one table.  The 15-bit status of a
- * CQE (3.3.3.2) is DNR (bit 14), M (13), CRD (12:11), SCT (10:8) and SC
- * (7:0); the table matches SCT and SC.  "retry" marks statuses worth
- * sending again (when DNR is clear): the command did nothing wrong, the
- * path to the media failed.  Media errors are not retried: reading a bad
- * block again gives the same answer, and the error reaches user space
- * (and our log) once.
- */
-static const struct tnvme_status_entry {
-	u16 status;
-	blk_status_t blk;
-	bool retry;
-	const char *name;
-} tnvme_status_table[] = {
-	{ NVME_SC_SUCCESS,		BLK_STS_OK,	  false, "Success" },
-	{ NVME_SC_INVALID_OPCODE,	BLK_STS_NOTSUPP,  false, "Invalid Opcode" },
-	{ NVME_SC_INVALID_FIELD,	BLK_STS_NOTSUPP,  false, "Invalid Field" },
-	{ NVME_SC_ONCS_NOT_SUPPORTED,	BLK_STS_NOTSUPP,  false, "ONCS Not Supported" },
-	{ NVME_SC_DATA_XFER_ERROR,	BLK_STS_IOERR,	  true,  "Data Transfer Error" },
-	{ NVME_SC_INTERNAL,		BLK_STS_IOERR,	  true,  "Internal Error" },
-	{ NVME_SC_ABORT_REQ,		BLK_STS_IOERR,	  true,  "Command Abort Requested" },
-	{ NVME_SC_HOST_ABORTED_CMD,	BLK_STS_IOERR,	  true,  "Command Aborted By Host" },
-	{ NVME_SC_NS_NOT_READY,		BLK_STS_IOERR,	  true,  "Namespace Not Ready" },
-	{ NVME_SC_LBA_RANGE,		BLK_STS_TARGET,	  false, "LBA Out of Range" },
-	{ NVME_SC_CAP_EXCEEDED,		BLK_STS_NOSPC,	  false, "Capacity Exceeded" },
-	{ NVME_SC_WRITE_FAULT,		BLK_STS_MEDIUM,	  false, "Write Fault" },
-	{ NVME_SC_READ_ERROR,		BLK_STS_MEDIUM,	  false, "Unrecovered Read Error" },
-	{ NVME_SC_UNWRITTEN_BLOCK,	BLK_STS_MEDIUM,	  false, "Deallocated or Unwritten Block" },
-	{ NVME_SC_GUARD_CHECK,		BLK_STS_PROTECTION, false, "E2E Guard Check Error" },
-	{ NVME_SC_APPTAG_CHECK,		BLK_STS_PROTECTION, false, "E2E App Tag Check Error" },
-	{ NVME_SC_REFTAG_CHECK,		BLK_STS_PROTECTION, false, "E2E Ref Tag Check Error" },
-	{ NVME_SC_COMPARE_FAILED,	BLK_STS_MEDIUM,	  false, "Compare Failure" },
-	{ NVME_SC_ACCESS_DENIED,	BLK_STS_MEDIUM,	  false, "Access Denied" },
-};
-
-/*
- * tnvme_status_to_blk - translate a CQE status for the block layer.
- * @retry: set if sending the command again may help (DNR clear and a
- *         status marked retry in the table)
- * @name:  the status' name for the log
- */
-static blk_status_t tnvme_status_to_blk(u16 status, bool *retry,
-					const char **name)
-{
-	u16 sc = status & 0x7ff;	/* SCT and SC, without CRD/M/DNR */
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(tnvme_status_table); i++) {
-		const struct tnvme_status_entry *e = &tnvme_status_table[i];
-
-		if (e->status == sc) {
-			*retry = e->retry && !(status & NVME_STATUS_DNR);
-			*name = e->name;
-			return e->blk;
-		}
-	}
-	*retry = false;
-	*name = "Unknown Status";
-	return BLK_STS_IOERR;
-}
-
-/*
- * Log a failed block I/O once, with what it was and where: opcode, LBA,
- * blocks, status.  Rate-limited, so a disk full of bad blocks cannot
- * flood the console.  Passthrough commands are not logged: their caller
- * gets the NVMe status itself.
- */
-static void tnvme_log_error(struct request *req, u16 status, const char *name)
-{
-	struct tnvme_ns *ns = tnvme_req_ns(req);
-	struct tnvme_iod *iod = tnvme_iod(req);
-	u64 slba = 0;
-	u32 nlb = 0;
-
-	if (tnvme_has_lba_range(req)) {
-		slba = tnvme_sect_to_lba(ns, blk_rq_pos(req));
-		nlb = blk_rq_bytes(req) >> ns->lba_shift;
-	}
-	dev_err_ratelimited(&ns->dev->pdev->dev,
-			    "%s: %s (sct 0x%x / sc 0x%x%s) opcode 0x%02x LBA %llu blocks %u retries %u\n",
-			    ns->disk->disk_name, name, (status >> 8) & 7,
-			    status & 0xff, status & NVME_STATUS_DNR ? " DNR" : "",
-			    iod->cmd.common.opcode, slba, nlb, iod->retries);
-}
-
-/*
- * Should this failed request go back to the queue?  Only for a
- * retryable status, only for block I/O (a passthrough command's owner
- * decides for itself, and the reset's own admin commands must fail
- * rather than loop), only a bounded number of times (max_retries), and
- * only while a working controller can be expected: not while it is dead
- * or being removed.
- */
-static bool tnvme_should_retry(struct request *req, bool retryable)
-{
-	struct tnvme_queue *q = req->mq_hctx->driver_data;
-	enum tnvme_ctrl_state state = tnvme_state(q->dev);
-
-	if (!retryable || blk_rq_is_passthrough(req) ||
-	    blk_noretry_request(req))
-		return false;
-	if (tnvme_iod(req)->retries >= READ_ONCE(tnvme_max_retries))
-		return false;
-	return state == TNVME_CTRL_LIVE || state == TNVME_CTRL_RESETTING;
-}
-
-/*
- * blk-mq's ->complete, called after irq.c handed the request over with
- * blk_mq_complete_request() (possibly on another CPU).  The NVMe status
- * was saved from the CQE (or set by tnvme_cancel_request()).
- *
- * A request that a reset cancelled goes back to blk-mq's requeue list;
- * blk-mq sends it again once the queues are unquiesced after the reset
- * (tnvme_quiesce_namespaces() kicks the list).  Everything else ends here,
- * and an error is never silent: the block layer gets an error status and
- * the log gets a line.
- */
-static void tnvme_complete_rq(struct request *req)
-{
-	struct tnvme_iod *iod = tnvme_iod(req);
-	u16 status = iod->status;
-	const char *name;
-	blk_status_t sts;
-	bool retry;
-
-	sts = tnvme_status_to_blk(status, &retry, &name);
-	if (sts && tnvme_should_retry(req, retry)) {
-		iod->retries++;
-		blk_mq_requeue_request(req, true);
-		return;
-	}
-	if (sts && !blk_rq_is_passthrough(req))
-		tnvme_log_error(req, status, name);
-	blk_mq_end_request(req, sts);
 }
 
 /* ---------------------------------------------------------------------

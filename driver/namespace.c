@@ -549,7 +549,7 @@ void tnvme_remove_namespaces(struct tnvme_dev *dev)
  * needs two unquiesces), so the TNVME_F_IO_STOPPED bit makes repeated
  * calls harmless: only the first stop and the first start act.  After a
  * start, kick the requeue lists: requests that a reset sent back wait
- * there (tnvme_complete_rq() in io.c).
+ * there (tnvme_complete_rq()).
  */
 void tnvme_quiesce_namespaces(struct tnvme_dev *dev, bool quiesce)
 {

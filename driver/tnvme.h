@@ -378,6 +378,32 @@ static inline struct tnvme_iod *tnvme_iod(struct request *req)
 	return blk_mq_rq_to_pdu(req);
 }
 
+/* The namespace of a block I/O request (its gendisk's queue). */
+static inline struct tnvme_ns *tnvme_req_ns(struct request *req)
+{
+	return req->q->queuedata;
+}
+
+/* 512-byte sector of the block layer -> the namespace's logical block. */
+static inline u64 tnvme_sect_to_lba(struct tnvme_ns *ns, sector_t sector)
+{
+	return sector >> (ns->lba_shift - SECTOR_SHIFT);
+}
+
+/* Does the request's command carry a starting LBA and a block count? */
+static inline bool tnvme_has_lba_range(struct request *req)
+{
+	switch (req_op(req)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static inline struct tnvme_queue *tnvme_admin_queue(struct tnvme_dev *dev)
 {
 	return &dev->queues[0];
@@ -445,13 +471,14 @@ int tnvme_alloc_io_tag_set(struct tnvme_dev *dev);
 void tnvme_set_queue_limits(struct tnvme_dev *dev, struct request_queue *q);
 void tnvme_free_io_tag_set(struct tnvme_dev *dev);
 
-/* irq.c: interrupts and completion */
+/* irq.c: the completion path, from a CQE to the request's end */
 irqreturn_t tnvme_irq(int irq, void *data);
 int tnvme_reap_cq(struct tnvme_queue *q, struct io_comp_batch *iob);
 void tnvme_poll_queue_irqoff(struct tnvme_queue *q);
 int tnvme_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob);
-bool tnvme_cancel_request(struct request *req, void *data);
+void tnvme_complete_rq(struct request *req);
 enum blk_eh_timer_return tnvme_timeout(struct request *req);
+bool tnvme_cancel_request(struct request *req, void *data);
 void tnvme_fault_init(void);
 void tnvme_fault_exit(void);
 
