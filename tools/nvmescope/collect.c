@@ -289,38 +289,38 @@ int collector_open(struct collector **out, const struct options *o,
 	*out = NULL;
 	libbpf_set_print(o->verbose ? libbpf_print : libbpf_silent);
 	if (!may_load_bpf()) {
-		die_msg("loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)");
+		print_error("loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)");
 		return EXIT_PERMISSION;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		die_msg("this kernel has no BTF (/sys/kernel/btf/vmlinux): nvmescope needs CONFIG_DEBUG_INFO_BTF=y");
+		print_error("this kernel has no BTF (/sys/kernel/btf/vmlinux): nvmescope needs CONFIG_DEBUG_INFO_BTF=y");
 		return EXIT_NO_BTF;
 	}
 	/* the stock driver's structs are read through nvme_core's BTF (nvme_core.h) */
 	if (o->driver == NS_DRIVER_NVME && driver_loaded(o->driver) &&
 	    access("/sys/kernel/btf/nvme_core", R_OK)) {
-		die_msg("the nvme_core module has no BTF (/sys/kernel/btf/nvme_core): --driver nvme needs CONFIG_DEBUG_INFO_BTF_MODULES=y");
+		print_error("the nvme_core module has no BTF (/sys/kernel/btf/nvme_core): --driver nvme needs CONFIG_DEBUG_INFO_BTF_MODULES=y");
 		return EXIT_NO_BTF;
 	}
 	if (!driver_loaded(o->driver)) {
 		if (o->driver == NS_DRIVER_TNVME)
-			die_msg("the tnvme module is not loaded: bind a controller with 'tnvme-bind' (or watch the stock driver with --driver nvme)");
+			print_error("the tnvme module is not loaded: bind a controller with 'tnvme-bind' (or watch the stock driver with --driver nvme)");
 		else
-			die_msg("the nvme driver is not loaded (no /sys/module/nvme_core)");
+			print_error("the nvme driver is not loaded (no /sys/module/nvme_core)");
 		return EXIT_NO_DRIVER;
 	}
 	if (proc_interrupts_read(&pi) || nvme_queues_discover(&pi, &qs)) {
-		die_msg("cannot read /proc/interrupts");
+		print_error("cannot read /proc/interrupts");
 		goto fail;
 	}
 	if (o->ctrl >= 0 && !controller_exists(o->driver, o->ctrl)) {
 		ctrl_label(o->driver, o->ctrl, label, sizeof(label));
-		die_msg("no controller %s (see /sys/class/%s)", label, driver_name(o->driver));
+		print_error("no controller %s (see /sys/class/%s)", label, driver_name(o->driver));
 		ret = EXIT_NOT_FOUND;
 		goto fail;
 	}
 	if (o->qid >= 0 && !queue_exists(&qs, o->driver, o->ctrl, o->qid)) {
-		die_msg("no queue %d on %s controller%s (see /proc/interrupts)",
+		print_error("no queue %d on %s controller%s (see /proc/interrupts)",
 			o->qid, driver_name(o->driver), o->ctrl >= 0 ? "" : "s");
 		ret = EXIT_NOT_FOUND;
 		goto fail;
@@ -340,7 +340,7 @@ int collector_open(struct collector **out, const struct options *o,
 
 	c->skel = nvmescope_bpf__open();
 	if (!c->skel) {
-		die_msg("cannot open the BPF object (-v shows libbpf's messages)");
+		print_error("cannot open the BPF object (-v shows libbpf's messages)");
 		goto fail_close;
 	}
 	c->skel->rodata->trace_mode = mode == COLLECT_TRACE;
@@ -354,7 +354,7 @@ int collector_open(struct collector **out, const struct options *o,
 		bpf_map__set_max_entries(c->skel->maps.events, 8 << 20);
 	err = size_maps(c, o, &qs);
 	if (err) {
-		die_msg("cannot size the BPF maps: %s", strerror(-err));
+		print_error("cannot size the BPF maps: %s", strerror(-err));
 		goto fail_close;
 	}
 	bpf_object__for_each_program(prog, c->skel->obj)
@@ -362,13 +362,13 @@ int collector_open(struct collector **out, const struct options *o,
 
 	err = nvmescope_bpf__load(c->skel);
 	if (err) {
-		die_msg("cannot load the BPF programs: %s (-v shows libbpf's messages)",
+		print_error("cannot load the BPF programs: %s (-v shows libbpf's messages)",
 			strerror(-err));
 		goto fail_close;
 	}
 	err = watch_irqs(c, o, &qs);
 	if (err) {
-		die_msg("cannot remember the queues' interrupts: %s", strerror(-err));
+		print_error("cannot remember the queues' interrupts: %s", strerror(-err));
 		goto fail_close;
 	}
 	bpf_object__for_each_program(prog, c->skel->obj) {
@@ -384,7 +384,7 @@ int collector_open(struct collector **out, const struct options *o,
 			 * doorbell events got their "mmio" argument with
 			 * shadow doorbells, so this tnvme.ko is older.
 			 */
-			die_msg("cannot attach %s: the loaded tnvme module is older than nvmescope (no mmio argument): rebuild and reload it",
+			print_error("cannot attach %s: the loaded tnvme module is older than nvmescope (no mmio argument): rebuild and reload it",
 				bpf_program__section_name(prog));
 			ret = EXIT_FAILURE_RUNTIME;
 			goto fail_close;
@@ -407,7 +407,7 @@ int collector_open(struct collector **out, const struct options *o,
 		if (link && !strcmp(bpf_program__name(prog), "tnvme_poll"))
 			c->poll_events = true;
 		if (!link) {
-			die_msg("cannot attach %s: %s (-v shows libbpf's messages)",
+			print_error("cannot attach %s: %s (-v shows libbpf's messages)",
 				bpf_program__section_name(prog), strerror(errno));
 			ret = errno == ENOENT ? EXIT_NO_DRIVER : EXIT_FAILURE_RUNTIME;
 			goto fail_close;
@@ -417,14 +417,14 @@ int collector_open(struct collector **out, const struct options *o,
 	}
 	/* interrupts count from here, as the programs' events do */
 	if (proc_interrupts_read(&c->irq_base)) {
-		die_msg("cannot read /proc/interrupts");
+		print_error("cannot read /proc/interrupts");
 		goto fail_close;
 	}
 	if (mode == COLLECT_TRACE) {
 		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events),
 					 handle_record, c, NULL);
 		if (!c->rb) {
-			die_msg("cannot open the ring buffer: %s", strerror(errno));
+			print_error("cannot open the ring buffer: %s", strerror(errno));
 			goto fail_close;
 		}
 	}

@@ -336,11 +336,12 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 		if (!r->cmd[i].ts[NS_STEP_SQ_WRITE])
 			continue;
 		m->guest++;
-		idx_push(&gq[r->cmd[i].qid], i);
+		if (idx_push(&gq[r->cmd[i].qid], i))
+			goto out;
 	}
 	for (i = 0; i < d->n; i++)
-		if (d->cmd[i].sqid < nq)
-			idx_push(&dq[d->cmd[i].sqid], i);
+		if (d->cmd[i].sqid < nq && idx_push(&dq[d->cmd[i].sqid], i))
+			goto out;
 	sort_base = r->cmd;
 	for (i = 0; i < nq; i++) {
 		struct walk w = { .r = r, .d = d, .g = &gq[i], .dv = &dq[i] };
@@ -384,8 +385,8 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 		}
 		cs_add(&m->cs, CS_CQ_DOORBELL, h->ts[NS_STEP_CQ_DOORBELL], c->t[D_CQ_DOORBELL]);
 		cs_add(&m->cs, CS_CQE, h->ts[NS_STEP_CQE], c->t[D_CQ_POST]);
-		if (h->ts[NS_STEP_IRQ])
-			idx_push(&runs, i);
+		if (h->ts[NS_STEP_IRQ] && idx_push(&runs, i))
+			goto out;
 	}
 	/* interrupts: the first CQE each handler run reaped */
 	qsort(runs.v, runs.n, sizeof(size_t), cmp_irq_run);
@@ -462,8 +463,10 @@ out:
 	if (ret && !err[0])
 		snprintf(err, errlen, "out of memory");
 	for (i = 0; i < nq; i++) {
-		free(gq[i].v);
-		free(dq[i].v);
+		if (gq)
+			free(gq[i].v);
+		if (dq)
+			free(dq[i].v);
 	}
 	free(gq);
 	free(dq);

@@ -46,12 +46,12 @@ int devview_load(const char *cmd, const char *host_file, const char *device_file
 	dlog_init(d);
 	f = fopen(host_file, "r");
 	if (!f) {
-		die_msg("cannot read %s: %s", host_file, strerror(errno));
+		print_error("cannot read %s: %s", host_file, strerror(errno));
 		return EXIT_NOT_FOUND;
 	}
 	if (hrec_read(r, f, err, sizeof(err))) {
 		fclose(f);
-		die_msg("%s: %s", host_file, err);
+		print_error("%s: %s", host_file, err);
 		return EXIT_USAGE;
 	}
 	fclose(f);
@@ -68,20 +68,20 @@ int devview_load(const char *cmd, const char *host_file, const char *device_file
 	}
 	f = fopen(device_file, "r");
 	if (!f) {
-		die_msg("cannot read %s: %s", device_file, strerror(errno));
+		print_error("cannot read %s: %s", device_file, strerror(errno));
 		hrec_free(r);
 		return EXIT_NOT_FOUND;
 	}
 	if (dlog_read(d, f)) {
 		fclose(f);
-		die_msg("%s: read error", device_file);
+		print_error("%s: read error", device_file);
 		hrec_free(r);
 		dlog_free(d);
 		return EXIT_FAILURE_RUNTIME;
 	}
 	fclose(f);
 	if (!d->events) {
-		die_msg("%s: no pci_nvme_* trace events (was it recorded with labvm --device-trace?)",
+		print_error("%s: no pci_nvme_* trace events (was it recorded with labvm --device-trace?)",
 			device_file);
 		hrec_free(r);
 		dlog_free(d);
@@ -354,7 +354,7 @@ int cmd_merge(int argc, char **argv)
 		case 'c':
 			count = strtoul(optarg, &end, 0);
 			if (*end || end == optarg || !count) {
-				die_msg("bad command count '%s' (see nvmescope merge --help)", optarg);
+				print_error("bad command count '%s' (see nvmescope merge --help)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -373,14 +373,14 @@ int cmd_merge(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
-		die_msg("merge wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope merge --help)");
+		print_error("merge wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope merge --help)");
 		return EXIT_USAGE;
 	}
 	ret = devview_load("merge", argv[optind], argv[optind + 1], &r, &d);
 	if (ret)
 		return ret;
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {
-		die_msg("%s", err);
+		print_error("%s", err);
 		hrec_free(&r);
 		dlog_free(&d);
 		return EXIT_FAILURE_RUNTIME;

@@ -107,14 +107,14 @@ int cmd_record(int argc, char **argv)
 		case 'd':
 			o.duration_s = strtod(optarg, &end);
 			if (*end || end == optarg || !(o.duration_s >= 0.01 && o.duration_s <= 86400)) {
-				die_msg("bad duration '%s': want seconds, 0.01 to 86400 (see nvmescope record --help)", optarg);
+				print_error("bad duration '%s': want seconds, 0.01 to 86400 (see nvmescope record --help)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'C':
 			o.ctrl = strtol(optarg, &end, 0);
 			if (*end || end == optarg || o.ctrl < 0 || o.ctrl > 65535) {
-				die_msg("bad controller '%s': want a number, as in tnvme0 (see nvmescope record --help)", optarg);
+				print_error("bad controller '%s': want a number, as in tnvme0 (see nvmescope record --help)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -130,7 +130,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		die_msg("unexpected argument '%s' (see nvmescope record --help)", argv[optind]);
+		print_error("unexpected argument '%s' (see nvmescope record --help)", argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (!out) {
@@ -146,12 +146,12 @@ int cmd_record(int argc, char **argv)
 		return ret;
 	if (live_interrupted()) {
 		collector_close(r.c);
-		die_msg("interrupted before recording");
+		print_error("interrupted before recording");
 		return EXIT_INTERRUPTED;
 	}
 	r.f = fopen(out, "w");
 	if (!r.f) {
-		die_msg("cannot write %s: %m", out);
+		print_error("cannot write %s: %m", out);
 		collector_close(r.c);
 		return EXIT_FAILURE_RUNTIME;
 	}
@@ -203,7 +203,7 @@ int cmd_record(int argc, char **argv)
 	}
 	collector_close(r.c);
 	if (fclose(r.f)) {
-		die_msg("writing %s: %m", out);
+		print_error("writing %s: %m", out);
 		return EXIT_FAILURE_RUNTIME;
 	}
 	fprintf(stderr, "nvmescope record: %llu commands\n", r.n);

@@ -204,18 +204,18 @@ int report_irq(const struct options *o, bool driver_given)
 	int ret = EXIT_FAILURE_RUNTIME;
 
 	if (proc_interrupts_read(&before) || nvme_queues_discover(&before, &qs)) {
-		die_msg("cannot read /proc/interrupts");
+		print_error("cannot read /proc/interrupts");
 		goto out;
 	}
 	for (i = 0; i < qs.n; i++)
 		n += wanted(o, driver_given, &qs.q[i]);
 	if (!n) {
-		die_msg("no NVMe queue interrupt matches (see /proc/interrupts)");
+		print_error("no NVMe queue interrupt matches (see /proc/interrupts)");
 		ret = EXIT_NOT_FOUND;
 		goto out;
 	}
 	if (live_interrupted()) {
-		die_msg("interrupted before measuring");
+		print_error("interrupted before measuring");
 		ret = EXIT_INTERRUPTED;
 		goto out;
 	}
@@ -224,7 +224,7 @@ int report_irq(const struct options *o, bool driver_given)
 		goto out;
 	secs = now_monotonic() - t0;
 	if (proc_interrupts_read(&after)) {
-		die_msg("cannot read /proc/interrupts");
+		print_error("cannot read /proc/interrupts");
 		goto out;
 	}
 

@@ -141,12 +141,12 @@ int report_lat(const struct options *o)
 		return ret;
 	if (live_interrupted()) {
 		collector_close(c);
-		die_msg("interrupted before collecting");
+		print_error("interrupted before collecting");
 		return EXIT_INTERRUPTED;
 	}
 	if (collector_sample(c, &start)) {
 		collector_close(c);
-		die_msg("cannot read the BPF maps");
+		print_error("cannot read the BPF maps");
 		return EXIT_FAILURE_RUNTIME;
 	}
 	if (!o->json && !o->duration_s)

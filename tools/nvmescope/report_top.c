@@ -285,10 +285,10 @@ int report_top(const struct options *o)
 	if (live_interrupted() || collector_sample(t.c, &t.prev)) {
 		collector_close(t.c);
 		if (live_interrupted()) {
-			die_msg("interrupted before the first report");
+			print_error("interrupted before the first report");
 			return EXIT_INTERRUPTED;
 		}
-		die_msg("cannot read the BPF maps");
+		print_error("cannot read the BPF maps");
 		return EXIT_FAILURE_RUNTIME;
 	}
 	t.fullscreen = !o->json && !o->plain && isatty(STDOUT_FILENO);

@@ -212,7 +212,7 @@ int report_trace(const struct options *o)
 		return ret;
 	if (live_interrupted()) {
 		collector_close(t.c);
-		die_msg("interrupted before tracing");
+		print_error("interrupted before tracing");
 		return EXIT_INTERRUPTED;
 	}
 	lo.events_fd = collector_event_fd(t.c);

@@ -199,7 +199,7 @@ const char *drop_name(enum ns_drop d)
 	return d < NS_DROP_COUNT ? names[d] : "?";
 }
 
-void die_msg(const char *fmt, ...)
+void print_error(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -239,21 +239,21 @@ int cmd_timeline(int argc, char **argv)
 		case 'n':
 			count = strtoul(optarg, &end, 0);
 			if (*end || end == optarg || !count || count > 1000) {
-				die_msg("bad count '%s': want 1 to 1000 (see nvmescope timeline --help)", optarg);
+				print_error("bad count '%s': want 1 to 1000 (see nvmescope timeline --help)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'k':
 			skip = strtoul(optarg, &end, 0);
 			if (*end || end == optarg) {
-				die_msg("bad skip '%s' (see nvmescope timeline --help)", optarg);
+				print_error("bad skip '%s' (see nvmescope timeline --help)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'q':
 			qid = strtol(optarg, &end, 0);
 			if (*end || end == optarg || qid < 0 || qid > 65535) {
-				die_msg("bad queue '%s' (see nvmescope timeline --help)", optarg);
+				print_error("bad queue '%s' (see nvmescope timeline --help)", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -266,18 +266,18 @@ int cmd_timeline(int argc, char **argv)
 		}
 	}
 	if (!svg) {
-		die_msg("timeline wants --svg FILE (see nvmescope timeline --help)");
+		print_error("timeline wants --svg FILE (see nvmescope timeline --help)");
 		return EXIT_USAGE;
 	}
 	if (argc - optind != 2) {
-		die_msg("timeline wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope timeline --help)");
+		print_error("timeline wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope timeline --help)");
 		return EXIT_USAGE;
 	}
 	ret = devview_load("timeline", argv[optind], argv[optind + 1], &r, &d);
 	if (ret)
 		return ret;
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {
-		die_msg("%s", err);
+		print_error("%s", err);
 		ret = EXIT_FAILURE_RUNTIME;
 		goto out_files;
 	}
@@ -288,14 +288,14 @@ int cmd_timeline(int argc, char **argv)
 		m.n = kept;
 	}
 	if (skip >= m.n) {
-		die_msg("nothing to draw: %zu joined commands%s, --skip %zu", m.n,
+		print_error("nothing to draw: %zu joined commands%s, --skip %zu", m.n,
 			qid >= 0 ? " on that queue" : "", skip);
 		ret = EXIT_NOT_FOUND;
 		goto out;
 	}
 	f = strcmp(svg, "-") ? fopen(svg, "w") : stdout;
 	if (!f) {
-		die_msg("cannot write %s: %m", svg);
+		print_error("cannot write %s: %m", svg);
 		ret = EXIT_FAILURE_RUNTIME;
 		goto out;
 	}
@@ -303,7 +303,7 @@ int cmd_timeline(int argc, char **argv)
 	if (f != stdout && fclose(f))
 		ret = EXIT_FAILURE_RUNTIME;
 	if (ret)
-		die_msg("writing %s failed", svg);
+		print_error("writing %s failed", svg);
 out:
 	merge_free(&m);
 out_files:

@@ -91,7 +91,7 @@ bool step_visible(enum ns_driver d, enum ns_step s);
 const char *opcode_name(int qid, unsigned int opcode);	/* "read", "write" */
 const char *drop_name(enum ns_drop d);			/* "ringbuf_full" */
 
-/* Print "nvmescope: MESSAGE" to stderr (one line). */
-void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "nvmescope: MESSAGE" to stderr (one line); the caller decides how to end. */
+void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* NVMESCOPE_TOOL_H */

@@ -222,8 +222,15 @@ static void emit(int64_t t_ns, const char *fmt, unsigned long a, unsigned long b
 	char args[128];
 
 	if (nev == cap_ev) {
-		cap_ev = cap_ev ? 2 * cap_ev : 1024;
-		evs = realloc(evs, cap_ev * sizeof(*evs));
+		size_t cap = cap_ev ? 2 * cap_ev : 1024;
+		struct ev *p = realloc(evs, cap * sizeof(*evs));
+
+		if (!p) {
+			fprintf(stderr, "devview_unit: out of memory\n");
+			exit(1);
+		}
+		evs = p;
+		cap_ev = cap;
 	}
 	snprintf(args, sizeof(args), fmt, a, b);
 	evs[nev].t = t_ns;
@@ -391,6 +398,8 @@ static void test_merge_sim(void)
 
 		check(fabs(p50 - 35000) < 2001, "sim: fetch-dma median = 35 us");
 	}
+	free(buf);	/* the record, parsed above */
+	buf = NULL;
 	f = open_memstream(&buf, &len);
 	check(!timeline_svg(f, &m, 0, 30), "sim: timeline writes");
 	fclose(f);
