@@ -18,6 +18,9 @@
 #                   skeleton and the committed wrong solutions (mutants)
 #   make check-faults  the fault-injection tests only
 #   make bench      tnvme against the stock driver, as ratios
+#   make debug-kernel  build the debug lab kernel (KASAN, UBSAN, lockdep,
+#                   kmemleak, DMA-API debugging, fault injection, BTF) once,
+#                   cached in /var/cache/tnvme; boot it: labvm --kernel debug
 #   make deps       only install the Debian packages
 #   make help       this list and the variables
 #
@@ -38,7 +41,8 @@ HAVE_DRIVER := $(wildcard driver/Makefile)
 HAVE_NVMESCOPE := $(wildcard tools/nvmescope/Makefile)
 
 .PHONY: all deps driver nvmescope checkpatch check check-host check-vm \
-	check-labs check-lab check-checkers check-faults skeleton student-pack demo vm bench clean help
+	check-labs check-lab check-checkers check-faults skeleton student-pack demo vm bench clean help \
+	debug-kernel
 
 all: driver nvmescope
 
@@ -132,6 +136,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@tools/bench
 
+# The debug lab kernel (tools/debug-kernel --help): built once, cached
+# outside the clone; its own packages (tools/deps --debug-kernel).
+debug-kernel:
+	@tools/debug-kernel
+
 clean:
 ifneq ($(HAVE_DRIVER),)
 	$(MAKE) -C driver KDIR=$(KDIR) clean
@@ -140,4 +149,4 @@ endif
 		$(BUILD)/skeleton $(BUILD)/student-pack $(BUILD)/bench $(BUILD)/labvm/runs $(BUILD)/labvm/out
 
 help:
-	@sed -n '3,20p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^# Variables/p' Makefile | head -n -2 | sed 's/^# \{0,1\}//'

@@ -34,6 +34,12 @@ expect_reject "bad controller value" "ioqpairs must be 1..256" run --ctrl lab:io
 expect_reject "bad controller name" "must be a lower-case word" run --ctrl Lab -- true
 expect_reject "bad controller link" "link must be 2.5" run --ctrl lab:link=8 -- true
 expect_reject "missing lab kernel" "lab kernel /boot/vmlinuz-0.0.0-none not found" run --kver 0.0.0-none -- true
+expect_reject "bad --kernel" "--kernel must be lab or debug, not 'frob'" run --kernel frob -- true
+# The debug kernel (tools/debug-kernel), looked up in an empty cache.
+TNVME_CACHE=$TEST_DIR/no-cache expect_reject "debug kernel not built" \
+	"the debug kernel is not built (run 'make debug-kernel')" run --kernel debug -- true
+TNVME_CACHE=$TEST_DIR/no-cache expect_reject "debug kernel not built (--kver)" \
+	"the debug kernel is not built (run 'make debug-kernel')" run --kver "$(tools/lab-kver)-debug" -- true
 # A PATH without QEMU (but with everything else labvm uses).
 mkdir -p "$TEST_DIR/bin"
 for c in /usr/local/bin/* /usr/bin/* /bin/*; do
