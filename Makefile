@@ -7,8 +7,10 @@
 #                   lab controller to tnvme, run fio and show nvmescope
 #   make check      install what is missing, build, run every test
 #   make vm         a shell in the lab VM
-#   make check-lab LAB=NN [DIR=dir]   grade lab NN's exercise on your tree
-#                   (default: this one) or on DIR; DIR is not modified
+#   make check-lab LAB=NN [DIR=dir] [DEBUG_KERNEL=1]   grade lab NN's
+#                   exercise on your tree (default: this one) or on DIR; DIR
+#                   is not modified; DEBUG_KERNEL=1: on the debug kernel,
+#                   whose bug detectors fail the check on any report
 #   make skeleton LAB=NN [DEST=dir]   this project with lab NN's exercise
 #                   replaced by its stand-in (what a student starts from)
 #   make student-pack  the tarball a course hands out: every exercise a
@@ -109,7 +111,7 @@ skeleton:
 
 check-lab: all
 	$(need-lab)
-	@tools/lab check $(LAB) $(DIR)
+	@tools/lab check $(LAB) $(DIR) $(if $(DEBUG_KERNEL),--debug-kernel)
 
 check-labs: all
 	@tests/run host/labs vm/labs
