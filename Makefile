@@ -23,6 +23,9 @@
 #   make debug-kernel  build the debug lab kernel (KASAN, UBSAN, lockdep,
 #                   kmemleak, DMA-API debugging, fault injection, BTF) once,
 #                   cached in /var/cache/tnvme; boot it: labvm --kernel debug
+#   make check-debug  the driver, fault and nvmescope VM tests on the debug
+#                   kernel (built first if needed); fails on any detector
+#                   report; not part of "make check" (hours under TCG)
 #   make deps       only install the Debian packages
 #   make help       this list and the variables
 #
@@ -43,7 +46,7 @@ HAVE_DRIVER := $(wildcard driver/Makefile)
 HAVE_NVMESCOPE := $(wildcard tools/nvmescope/Makefile)
 
 .PHONY: all deps driver nvmescope checkpatch check check-host check-vm \
-	check-labs check-lab check-checkers check-faults skeleton student-pack demo vm bench clean help \
+	check-debug check-labs check-lab check-checkers check-faults skeleton student-pack demo vm bench clean help \
 	debug-kernel
 
 all: driver nvmescope
@@ -101,6 +104,13 @@ check-host: $(CHECKPATCH) all
 
 check-vm: all
 	@tests/run --vm
+
+# The driver, fault and nvmescope VM tests again on the debug lab kernel
+# (built first if it is not; tests/debug/vm-tests lists them): any KASAN,
+# UBSAN, lockdep, kmemleak or DMA-API report fails.  Not part of "check".
+check-debug: deps debug-kernel
+	@$(MAKE) --no-print-directory all
+	@tests/run --debug
 
 # Course labs (tools/lab --help): LAB=NN picks one.
 need-lab = @test -n "$(LAB)" || { echo "make: say which lab, e.g. make $@ LAB=05 (tools/lab list shows them)" >&2; exit 2; }

@@ -43,10 +43,11 @@ finish() {
 # ------------------------------------------------------------ host side
 
 # Each test gets its own folder under build/tests/ (output folder, fresh
-# backing files), named after the test script.
+# backing files), named after the test script; under build/tests-debug/
+# for tests/run --debug, whose driver and logs are the debug kernel's.
 test_setup() {
 	TEST_NAME=$(basename "$0" .sh)
-	TEST_DIR=$PWD/build/tests/$TEST_NAME
+	TEST_DIR=$PWD/${TESTS_DIR:-build/tests}/$TEST_NAME
 	rm -rf "$TEST_DIR"
 	mkdir -p "$TEST_DIR/out" "$TEST_DIR/disks"
 	TEST_OUT=$TEST_DIR/out

@@ -40,6 +40,21 @@ TNVME_CACHE=$TEST_DIR/no-cache expect_reject "debug kernel not built" \
 	"the debug kernel is not built (run 'make debug-kernel')" run --kernel debug -- true
 TNVME_CACHE=$TEST_DIR/no-cache expect_reject "debug kernel not built (--kver)" \
 	"the debug kernel is not built (run 'make debug-kernel')" run --kver "$(tools/lab-kver)-debug" -- true
+if tools/debug-kernel --release >/dev/null 2>&1; then
+	LABVM_DEBUG_SLOWDOWN=0 expect_reject "bad LABVM_DEBUG_SLOWDOWN" \
+		"LABVM_DEBUG_SLOWDOWN must be a whole number from 1, not '0'" run --kernel debug -- true
+else
+	echo "# the debug kernel is not built: LABVM_DEBUG_SLOWDOWN not checked"
+fi
+# make check-debug without the debug kernel: tests/run says so in one line.
+out=$(TNVME_CACHE=$TEST_DIR/no-cache tests/run --debug 2>&1)
+rc=$?
+if [ "$rc" -eq 2 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] &&
+	echo "$out" | grep -q "^tests/run: the debug kernel is not built (run 'make debug-kernel')$"; then
+	ok "tests/run --debug without the debug kernel: one line, exit 2"
+else
+	not_ok "tests/run --debug without the debug kernel: one line, exit 2: rc=$rc '$out'"
+fi
 # A PATH without QEMU (but with everything else labvm uses).
 mkdir -p "$TEST_DIR/bin"
 for c in /usr/local/bin/* /usr/bin/* /bin/*; do
