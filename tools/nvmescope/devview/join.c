@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devview.h"
+#include "devview/devview.h"
 
 #define PROBE 256	/* guest commands tried for each starting place */
 

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "tool.h"
-#include "devview.h"
-#include "json.h"
+#include "devview/devview.h"
+#include "core/json.h"
 
 static void usage(FILE *f)
 {

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "tool.h"
-#include "collect.h"
-#include "json.h"
-#include "live.h"
-#include "sysfs.h"
-#include "view.h"
+#include "live/collect.h"
+#include "core/json.h"
+#include "live/live.h"
+#include "core/sysfs.h"
+#include "core/view.h"
 
 struct irq_row {
 	const struct nvme_queue_info *q;

@@ -8,7 +8,7 @@
 #define NVMESCOPE_COLLECT_H
 
 #include "tool.h"
-#include "sysfs.h"
+#include "core/sysfs.h"
 
 /* Cumulative numbers of one queue since attach (or a difference of two). */
 struct queue_sample {

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "tool.h"
-#include "devview.h"
+#include "devview/devview.h"
 
 #define W_TOTAL 1200
 #define LEFT 170

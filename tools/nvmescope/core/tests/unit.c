@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hist.h"
-#include "json.h"
-#include "procfs.h"
-#include "view.h"
+#include "core/hist.h"
+#include "core/json.h"
+#include "core/procfs.h"
+#include "core/view.h"
 
 static int failed;
 

@@ -33,9 +33,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "collect.h"
-#include "hist.h"
-#include "view.h"
+#include "live/collect.h"
+#include "core/hist.h"
+#include "core/view.h"
 #include "nvmescope.skel.h"
 
 struct collector {

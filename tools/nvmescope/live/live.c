@@ -24,8 +24,8 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
-#include "live.h"
-#include "collect.h"
+#include "live/live.h"
+#include "live/collect.h"
 
 static sigset_t handled_signals(void)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "tool.h"
-#include "live.h"
-#include "devview.h"
+#include "live/live.h"
+#include "devview/devview.h"
 
 #define VERSION "0.1"
 

@@ -4,9 +4,9 @@
  */
 #include <math.h>
 #include <string.h>
-#include "view.h"
-#include "hist.h"
-#include "sysfs.h"
+#include "core/view.h"
+#include "core/hist.h"
+#include "core/sysfs.h"
 
 void lat_summary_make(struct lat_summary *l, const struct ns_hist *h, bool visible)
 {

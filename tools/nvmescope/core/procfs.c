@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "procfs.h"
+#include "core/procfs.h"
 
 void cpuset_clear(struct cpuset *s)
 {

@@ -46,7 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devview.h"
+#include "devview/devview.h"
 
 #define WINDOW_S 0.25
 #define MAX_WINDOWS 64

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "tool.h"
-#include "collect.h"
-#include "live.h"
-#include "sysfs.h"
-#include "view.h"
+#include "live/collect.h"
+#include "live/live.h"
+#include "core/sysfs.h"
+#include "core/view.h"
 
 struct top {
 	const struct options *o;

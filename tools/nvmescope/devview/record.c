@@ -15,9 +15,9 @@
 #include <time.h>
 
 #include "tool.h"
-#include "collect.h"
-#include "devview.h"
-#include "live.h"
+#include "live/collect.h"
+#include "devview/devview.h"
+#include "live/live.h"
 
 struct rec {
 	FILE *f;

@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devview.h"
+#include "devview/devview.h"
 
 #define MAX_QUEUES 1024
 #define NO_CMD ((uint32_t)-1)

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "sysfs.h"
+#include "core/sysfs.h"
 
 void ctrl_label(enum ns_driver d, unsigned int ctrl, char *buf, size_t len)
 {
