@@ -255,9 +255,4 @@ int devview_load(const char *cmd, const char *host_file, const char *device_file
 /* timeline.c */
 int timeline_svg(FILE *f, const struct merged *m, size_t skip, size_t count);
 
-/* subcommands */
-int cmd_record(int argc, char **argv);
-int cmd_merge(int argc, char **argv);
-int cmd_timeline(int argc, char **argv);
-
 #endif

@@ -8,7 +8,6 @@
  * and clocksync.c; this file reads the files and prints.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +15,6 @@
 #include "tool.h"
 #include "devview/devview.h"
 #include "core/json.h"
-
-static void usage(FILE *f)
-{
-	fputs(
-"Usage: nvmescope merge [OPTIONS] HOST DEVICE\n"
-"Join the guest's record (HOST: nvmescope record) with QEMU's NVMe trace\n"
-"(DEVICE: labvm --device-trace, OUT/device-trace.log) per command, align the\n"
-"two clocks, and print the clock offset, the seven steps of each command on\n"
-"one clock, and per queue the six intervals between them.\n"
-"\n"
-"  -c, --count N      also print the first N joined commands\n"
-"  -a, --all          also print every joined command\n"
-"  -j, --json         JSON lines (docs/nvmescope-json.md)\n"
-"  -h, --help         this help\n"
-"\n"
-"Example (host machine):\n"
-"  tools/labvm run --device-trace -- sh -c 'tnvme-bind; nvmescope record & ...'\n"
-"  nvmescope merge build/labvm/out/host-trace.log build/labvm/out/device-trace.log\n", f);
-}
 
 int devview_load(const char *cmd, const char *host_file, const char *device_file,
 		 struct hrec *r, struct dlog *d)
@@ -329,54 +309,17 @@ static void json_summary(const struct merged *m, const struct hrec *r, int64_t t
 	free(all);
 }
 
-int cmd_merge(int argc, char **argv)
+int merge_run(const struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'c' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct merged m;
 	struct hrec r;
 	struct dlog d;
-	size_t count = 0, i;
 	char err[256] = "";
-	bool json = false;
-	int opt, ret;
-	char *end;
+	size_t i;
 	int64_t t0;
+	int ret;
 
-	optind = 2;
-	while ((opt = getopt_long(argc, argv, "c:ajh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			count = strtoul(optarg, &end, 0);
-			if (*end || end == optarg || !count) {
-				print_error("bad command count '%s' (see nvmescope merge --help)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'a':
-			count = (size_t)-1;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			fputs("nvmescope: see nvmescope merge --help\n", stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2) {
-		print_error("merge wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope merge --help)");
-		return EXIT_USAGE;
-	}
-	ret = devview_load("merge", argv[optind], argv[optind + 1], &r, &d);
+	ret = devview_load("merge", o->host_file, o->device_file, &r, &d);
 	if (ret)
 		return ret;
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {
@@ -386,13 +329,13 @@ int cmd_merge(int argc, char **argv)
 		return EXIT_FAILURE_RUNTIME;
 	}
 	t0 = m.n ? m.cmd[0].t[M_SQ_WRITE] : 0;
-	if (json) {
-		for (i = 0; i < m.n && i < count; i++)
+	if (o->json) {
+		for (i = 0; i < m.n && i < o->count; i++)
 			json_cmd(&m, &m.cmd[i], t0);
 		json_summary(&m, &r, t0);
 	} else {
 		print_clock_text(&m, &r);
-		print_cmds_text(&m, count);
+		print_cmds_text(&m, o->count);
 		print_queues_text(&m);
 	}
 	merge_free(&m);

@@ -7,7 +7,6 @@
  * Hand-written SVG 1.1 that a browser opens as it is; hovering a bar shows
  * its interval and duration (<title>).
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +29,6 @@ static const char *const iv_colour[M_IV_COUNT] = {
 	"#59a14f",	/* cq_post-irq */
 	"#b07aa1",	/* irq-cq_doorbell: guest */
 };
-
-static void usage(FILE *f)
-{
-	fputs(
-"Usage: nvmescope timeline --svg FILE [-n N] [--skip K] [-q QID] HOST DEVICE\n"
-"Draw N joined commands (nvmescope merge HOST DEVICE) as a waterfall: one\n"
-"lane per queue, one row per command, the seven steps and the six intervals\n"
-"between them on the device's clock.\n"
-"\n"
-"  -s, --svg FILE     write the picture to FILE ('-' = stdout)\n"
-"  -n, --count N      commands to draw (default 50, at most 1000)\n"
-"  -k, --skip K       start after the first K joined commands (default 0)\n"
-"  -q, --queue QID    only this queue\n"
-"  -h, --help         this help\n", f);
-}
 
 static void xml_text(FILE *f, const char *s)
 {
@@ -209,71 +193,27 @@ int timeline_svg(FILE *f, const struct merged *m, size_t skip, size_t count)
 	return ret;
 }
 
-int cmd_timeline(int argc, char **argv)
+/* Keep the joined commands of queue qid only, in their order. */
+static void keep_queue(struct merged *m, int qid)
 {
-	static const struct option longopts[] = {
-		{ "svg", required_argument, NULL, 's' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "skip", required_argument, NULL, 'k' },
-		{ "queue", required_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *svg = NULL;
-	size_t count = 50, skip = 0, i, kept = 0;
-	long qid = -1;
+	size_t i, kept = 0;
+
+	for (i = 0; i < m->n; i++)
+		if (m->cmd[i].h->qid == qid)
+			m->cmd[kept++] = m->cmd[i];
+	m->n = kept;
+}
+
+int timeline_run(const struct options *o)
+{
 	char err[256] = "";
 	struct merged m;
 	struct hrec r;
 	struct dlog d;
-	int opt, ret;
-	char *end;
+	int ret;
 	FILE *f;
 
-	optind = 2;
-	while ((opt = getopt_long(argc, argv, "s:n:k:q:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			svg = optarg;
-			break;
-		case 'n':
-			count = strtoul(optarg, &end, 0);
-			if (*end || end == optarg || !count || count > 1000) {
-				print_error("bad count '%s': want 1 to 1000 (see nvmescope timeline --help)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'k':
-			skip = strtoul(optarg, &end, 0);
-			if (*end || end == optarg) {
-				print_error("bad skip '%s' (see nvmescope timeline --help)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'q':
-			qid = strtol(optarg, &end, 0);
-			if (*end || end == optarg || qid < 0 || qid > 65535) {
-				print_error("bad queue '%s' (see nvmescope timeline --help)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			fputs("nvmescope: see nvmescope timeline --help\n", stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (!svg) {
-		print_error("timeline wants --svg FILE (see nvmescope timeline --help)");
-		return EXIT_USAGE;
-	}
-	if (argc - optind != 2) {
-		print_error("timeline wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope timeline --help)");
-		return EXIT_USAGE;
-	}
-	ret = devview_load("timeline", argv[optind], argv[optind + 1], &r, &d);
+	ret = devview_load("timeline", o->host_file, o->device_file, &r, &d);
 	if (ret)
 		return ret;
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {
@@ -281,29 +221,25 @@ int cmd_timeline(int argc, char **argv)
 		ret = EXIT_FAILURE_RUNTIME;
 		goto out_files;
 	}
-	if (qid >= 0) {
-		for (i = 0; i < m.n; i++)
-			if (m.cmd[i].h->qid == qid)
-				m.cmd[kept++] = m.cmd[i];
-		m.n = kept;
-	}
-	if (skip >= m.n) {
+	if (o->qid >= 0)
+		keep_queue(&m, o->qid);
+	if (o->skip >= m.n) {
 		print_error("nothing to draw: %zu joined commands%s, --skip %zu", m.n,
-			qid >= 0 ? " on that queue" : "", skip);
+			o->qid >= 0 ? " on that queue" : "", o->skip);
 		ret = EXIT_NOT_FOUND;
 		goto out;
 	}
-	f = strcmp(svg, "-") ? fopen(svg, "w") : stdout;
+	f = strcmp(o->file, "-") ? fopen(o->file, "w") : stdout;
 	if (!f) {
-		print_error("cannot write %s: %m", svg);
+		print_error("cannot write %s: %m", o->file);
 		ret = EXIT_FAILURE_RUNTIME;
 		goto out;
 	}
-	ret = timeline_svg(f, &m, skip, count) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
+	ret = timeline_svg(f, &m, o->skip, o->count) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
 	if (f != stdout && fclose(f))
 		ret = EXIT_FAILURE_RUNTIME;
 	if (ret)
-		print_error("writing %s failed", svg);
+		print_error("writing %s failed", o->file);
 out:
 	merge_free(&m);
 out_files:

@@ -35,10 +35,9 @@ struct irq_row {
 	bool mismatch;			/* irq CPUs outside blk-mq's CPUs */
 };
 
-static bool wanted(const struct options *o, bool driver_given,
-		   const struct nvme_queue_info *q)
+static bool wanted(const struct options *o, const struct nvme_queue_info *q)
 {
-	if (driver_given && q->driver != o->driver)
+	if (o->driver_given && q->driver != o->driver)
 		return false;
 	if (o->ctrl >= 0 && (int)q->ctrl != o->ctrl)
 		return false;
@@ -191,7 +190,7 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 	json_end_line(&j);
 }
 
-int report_irq(const struct options *o, bool driver_given)
+int report_irq(const struct options *o)
 {
 	struct proc_interrupts before = { 0 }, after = { 0 };
 	struct nvme_queues qs = { 0 };
@@ -208,7 +207,7 @@ int report_irq(const struct options *o, bool driver_given)
 		goto out;
 	}
 	for (i = 0; i < qs.n; i++)
-		n += wanted(o, driver_given, &qs.q[i]);
+		n += wanted(o, &qs.q[i]);
 	if (!n) {
 		print_error("no NVMe queue interrupt matches (see /proc/interrupts)");
 		ret = EXIT_NOT_FOUND;
@@ -239,7 +238,7 @@ int report_irq(const struct options *o, bool driver_given)
 		struct irq_row *r;
 		unsigned int col;
 
-		if (!wanted(o, driver_given, q))
+		if (!wanted(o, q))
 			continue;
 		r = &rows[n++];
 		r->q = q;

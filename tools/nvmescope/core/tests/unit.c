@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nvmescope-unit - unit tests of the parts that need no kernel: the
- * /proc/interrupts, CPU list and queue name parsers, the histogram
+ * option value parsers, the /proc/interrupts, CPU list and queue name
+ * parsers, the histogram
  * percentiles, the JSON writer, and the per-queue views (doorbells, poll
  * queues).  Prints "ok - ..." / "not ok - ..." lines like the rest of the
  * test suite.
@@ -14,6 +15,7 @@
 
 #include "core/hist.h"
 #include "core/json.h"
+#include "core/parse.h"
 #include "core/procfs.h"
 #include "core/view.h"
 
@@ -39,6 +41,74 @@ static void check_str(const char *got, const char *want, const char *what)
 }
 
 /* ------------------------------------------------------------ parsers */
+
+static void test_parse_seconds(void)
+{
+	static const char *const bad[] = {
+		"", "0", "0.001", "-1", "+1", " 1", "1 ", "1s", "5m", "abc", ".",
+		"nan", "inf", "0x1p3", "86401", "1e400", "1,5",
+	};
+	char what[64];
+	double v = -1;
+	size_t i;
+
+	check(!parse_seconds("1", &v) && v == 1, "seconds: '1'");
+	check(!parse_seconds("0.5", &v) && v == 0.5, "seconds: '0.5'");
+	check(!parse_seconds(".25", &v) && v == 0.25, "seconds: '.25'");
+	check(!parse_seconds("0.01", &v) && v == 0.01, "seconds: '0.01', the shortest");
+	check(!parse_seconds("86400", &v) && v == 86400, "seconds: '86400', a day, the longest");
+	check(!parse_seconds("2e-2", &v) && v == 0.02, "seconds: '2e-2'");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = -1;
+		snprintf(what, sizeof(what), "seconds: '%s' is rejected", bad[i]);
+		check(parse_seconds(bad[i], &v) < 0 && v == -1, what);
+	}
+}
+
+static void test_parse_number(void)
+{
+	static const char *const bad[] = {
+		"", "-1", "+1", " 1", "1 ", "1k", "abc", "0x", "08", "65536",
+		"99999999999999999999999",
+	};
+	char what[64];
+	long v = -1;
+	size_t i;
+
+	check(!parse_number("0", 0, 65535, &v) && v == 0, "number: '0'");
+	check(!parse_number("65535", 0, 65535, &v) && v == 65535, "number: '65535', the max");
+	check(!parse_number("0x10", 0, 65535, &v) && v == 16, "number: '0x10' is hex");
+	check(!parse_number("010", 0, 65535, &v) && v == 8, "number: '010' is octal, as in C");
+	check(parse_number("0", 1, 10, &v) < 0, "number: below the min is rejected");
+	check(!parse_number("1000000000", 1, NS_COUNT_MAX, &v) && v == NS_COUNT_MAX,
+	      "number: a count of 10^9");
+	check(parse_number("1000000001", 1, NS_COUNT_MAX, &v) < 0,
+	      "number: a count over 10^9 is rejected");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = -1;
+		snprintf(what, sizeof(what), "number: '%s' is rejected", bad[i]);
+		check(parse_number(bad[i], 0, 65535, &v) < 0 && v == -1, what);
+	}
+}
+
+static void test_parse_opcode_driver(void)
+{
+	enum ns_driver d = NS_DRIVER_TNVME;
+	int op = -1;
+
+	check(!parse_opcode("read", &op) && op == 0x02, "opcode: read is 0x02");
+	check(!parse_opcode("write", &op) && op == 0x01, "opcode: write is 0x01");
+	check(!parse_opcode("flush", &op) && op == 0x00, "opcode: flush is 0x00");
+	check(!parse_opcode("0x80", &op) && op == 0x80, "opcode: a number");
+	op = -1;
+	check(parse_opcode("256", &op) < 0 && parse_opcode("READ", &op) < 0 &&
+	      parse_opcode("-1", &op) < 0 && parse_opcode("", &op) < 0 && op == -1,
+	      "opcode: 256, READ, -1 and '' are rejected");
+	check(!parse_driver("nvme", &d) && d == NS_DRIVER_NVME, "driver: nvme");
+	check(!parse_driver("tnvme", &d) && d == NS_DRIVER_TNVME, "driver: tnvme");
+	check(parse_driver("nvme0", &d) < 0 && parse_driver("", &d) < 0 && d == NS_DRIVER_TNVME,
+	      "driver: nvme0 and '' are rejected");
+}
 
 static void test_cpulist(void)
 {
@@ -682,6 +752,9 @@ static void test_losses(void)
 
 int main(void)
 {
+	test_parse_seconds();
+	test_parse_number();
+	test_parse_opcode_driver();
 	test_cpulist();
 	test_queue_names();
 	test_proc_interrupts();
