@@ -67,15 +67,22 @@ static int cmp_lane(const void *a, const void *b)
 	return x->t[M_SQ_WRITE] < y->t[M_SQ_WRITE] ? -1 : x->t[M_SQ_WRITE] > y->t[M_SQ_WRITE];
 }
 
-/* Draw cmds[0..n) (already chosen); the caller picks them. */
-static int draw(FILE *f, const struct merged *m, const struct mcmd **c, size_t n)
+/* The picture's extent: the time range, its scale, the height. */
+struct frame {
+	int64_t tmin, tmax;
+	double range_us;	/* tmax - tmin, at least 1 */
+	double scale;		/* pixels per microsecond */
+	int height;
+};
+
+/* Sort c[] into lanes (by queue, then time) and find the frame. */
+static void measure(const struct mcmd **c, size_t n, struct frame *fr)
 {
-	int64_t tmin = INT64_MAX, tmax = INT64_MIN;
-	double range_us, scale, step, x;
 	unsigned int lanes = 0, s;
-	int height, y;
 	size_t i;
 
+	fr->tmin = INT64_MAX;
+	fr->tmax = INT64_MIN;
 	qsort(c, n, sizeof(*c), cmp_lane);
 	for (i = 0; i < n; i++) {
 		if (!i || c[i]->h->qid != c[i - 1]->h->qid)
@@ -83,30 +90,35 @@ static int draw(FILE *f, const struct merged *m, const struct mcmd **c, size_t n
 		for (s = 0; s < M_STEP_COUNT; s++) {
 			if (!c[i]->t[s])
 				continue;
-			if (c[i]->t[s] < tmin)
-				tmin = c[i]->t[s];
-			if (c[i]->t[s] > tmax)
-				tmax = c[i]->t[s];
+			if (c[i]->t[s] < fr->tmin)
+				fr->tmin = c[i]->t[s];
+			if (c[i]->t[s] > fr->tmax)
+				fr->tmax = c[i]->t[s];
 		}
 	}
-	range_us = n ? (double)(tmax - tmin) / 1e3 : 1;
-	if (range_us <= 0)
-		range_us = 1;
-	scale = (W_TOTAL - LEFT - RIGHT) / range_us;
-	height = TOP + (int)n * ROW_H + (int)lanes * LANE_GAP + 40;
+	fr->range_us = n ? (double)(fr->tmax - fr->tmin) / 1e3 : 1;
+	if (fr->range_us <= 0)
+		fr->range_us = 1;
+	fr->scale = (W_TOTAL - LEFT - RIGHT) / fr->range_us;
+	fr->height = TOP + (int)n * ROW_H + (int)lanes * LANE_GAP + 40;
+}
+
+/* The SVG's start, the title, the clock's quality and the legend. */
+static void draw_header(FILE *f, const struct merged *m, size_t n, const struct frame *fr)
+{
+	unsigned int s;
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
 		"viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">\n",
-		W_TOTAL, height, W_TOTAL, height);
+		W_TOTAL, fr->height, W_TOTAL, fr->height);
 	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
-		W_TOTAL, height);
+		W_TOTAL, fr->height);
 	fprintf(f, "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">"
 		"%zu NVMe commands, guest driver and QEMU controller on one clock</text>\n", n);
 	fprintf(f, "<text x=\"10\" y=\"38\">clock offset known to \u00b1%.1f us (drift %+.2f ppm); "
 		"%zu of %zu guest commands joined; grey and purple bars are the guest's, the others "
 		"the device's</text>\n", m->cs.unc_ns / 1e3, m->cs.b * 1e6, m->joined, m->guest);
-	/* legend */
 	for (s = 0; s < M_IV_COUNT; s++) {
 		int lx = 10 + (s % 3) * 390, ly = 52 + (s / 3) * 18;
 
@@ -118,61 +130,81 @@ static int draw(FILE *f, const struct merged *m, const struct mcmd **c, size_t n
 	fprintf(f, "<text x=\"10\" y=\"100\" fill=\"#444\">marks: the seven steps "
 		"sq_write, sq_doorbell, fetch, dma, cq_post, irq, cq_doorbell; "
 		"hover a bar for its duration</text>\n");
+}
 
-	/* axis and grid */
-	step = tick_step(range_us);
-	for (x = 0; x <= range_us + 1e-9; x += step) {
-		double px = LEFT + x * scale;
+/* The time axis in microseconds, with a grid line at each tick. */
+static void draw_axis(FILE *f, const struct frame *fr)
+{
+	double step = tick_step(fr->range_us), x;
+
+	for (x = 0; x <= fr->range_us + 1e-9; x += step) {
+		double px = LEFT + x * fr->scale;
 
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e4e4e4\"/>"
 			"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#444\">%g</text>\n",
-			px, TOP - 6, px, height - 30, px, TOP - 9, x);
+			px, TOP - 6, px, fr->height - 30, px, TOP - 9, x);
 	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#444\">time (us)</text>\n",
 		LEFT - 14, TOP - 9);
+}
 
-	y = TOP;
+/* One command's row at y: its label, a bar per interval, a mark per step. */
+static void draw_row(FILE *f, const struct mcmd *cm, int y, const struct frame *fr)
+{
+	int64_t prev = 0;
+	char label[64];
+	unsigned int s;
+
+	snprintf(label, sizeof(label), "cid %u %s", cm->h->cid,
+		 opcode_name(cm->h->qid, cm->h->opcode));
+	fprintf(f, "<g><text x=\"20\" y=\"%d\">", y + ROW_H - 4);
+	xml_text(f, label);
+	fputs("</text>\n", f);
+	for (s = 0; s < M_STEP_COUNT; s++) {
+		double px;
+
+		if (!cm->t[s])
+			continue;
+		px = LEFT + (double)(cm->t[s] - fr->tmin) / 1e3 * fr->scale;
+		if (prev) {
+			double x0 = LEFT + (double)(prev - fr->tmin) / 1e3 * fr->scale;
+			double w = px - x0 < 0.5 ? 0.5 : px - x0;
+
+			fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+				"fill=\"%s\"><title>%s %.3f us</title></rect>\n", x0, y + 2, w,
+				ROW_H - 4, iv_colour[s - 1], miv_key(s - 1),
+				(double)(cm->t[s] - prev) / 1e3);
+		}
+		fprintf(f, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"black\" "
+			"stroke-width=\"1\"><title>%s</title></line>\n", px, y + 1, px,
+			y + ROW_H - 1, mstep_name(s));
+		prev = cm->t[s];
+	}
+	fputs("</g>\n", f);
+}
+
+/* Draw c[0..n) (the caller picks them); a lane per queue. */
+static int draw(FILE *f, const struct merged *m, const struct mcmd **c, size_t n)
+{
+	struct frame fr;
+	int y = TOP;
+	size_t i;
+
+	measure(c, n, &fr);
+	draw_header(f, m, n, &fr);
+	draw_axis(f, &fr);
 	for (i = 0; i < n; i++) {
-		const struct mcmd *cm = c[i];
-		int64_t prev = 0;
-		char label[64];
-
-		if (!i || cm->h->qid != c[i - 1]->h->qid) {
+		if (!i || c[i]->h->qid != c[i - 1]->h->qid) {
 			y += LANE_GAP;
 			fprintf(f, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">queue %u</text>"
 				"<line x1=\"10\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>\n",
-				y - 6, cm->h->qid, y - 3, W_TOTAL - RIGHT, y - 3);
+				y - 6, c[i]->h->qid, y - 3, W_TOTAL - RIGHT, y - 3);
 		}
-		snprintf(label, sizeof(label), "cid %u %s", cm->h->cid,
-			 opcode_name(cm->h->qid, cm->h->opcode));
-		fprintf(f, "<g><text x=\"20\" y=\"%d\">", y + ROW_H - 4);
-		xml_text(f, label);
-		fputs("</text>\n", f);
-		for (s = 0; s < M_STEP_COUNT; s++) {
-			double px;
-
-			if (!cm->t[s])
-				continue;
-			px = LEFT + (double)(cm->t[s] - tmin) / 1e3 * scale;
-			if (prev) {
-				double x0 = LEFT + (double)(prev - tmin) / 1e3 * scale;
-				double w = px - x0 < 0.5 ? 0.5 : px - x0;
-
-				fprintf(f, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
-					"fill=\"%s\"><title>%s %.3f us</title></rect>\n", x0, y + 2, w,
-					ROW_H - 4, iv_colour[s - 1], miv_key(s - 1),
-					(double)(cm->t[s] - prev) / 1e3);
-			}
-			fprintf(f, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"black\" "
-				"stroke-width=\"1\"><title>%s</title></line>\n", px, y + 1, px,
-				y + ROW_H - 1, mstep_name(s));
-			prev = cm->t[s];
-		}
-		fputs("</g>\n", f);
+		draw_row(f, c[i], y, &fr);
 		y += ROW_H;
 	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" fill=\"#444\">time on the host machine's clock, "
-		"us after the first step drawn (nvmescope timeline)</text>\n", LEFT, height - 12);
+		"us after the first step drawn (nvmescope timeline)</text>\n", LEFT, fr.height - 12);
 	fputs("</svg>\n", f);
 	return ferror(f) ? -1 : 0;
 }
