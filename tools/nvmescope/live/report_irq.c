@@ -190,15 +190,54 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 	json_end_line(&j);
 }
 
+/* Queue q's row: its interrupts per CPU over the window, the mismatch flag. */
+static int fill_row(struct irq_row *r, const struct nvme_queue_info *q,
+		    const struct proc_interrupts *before,
+		    const struct proc_interrupts *after, bool observed)
+{
+	const struct irq_line *a = proc_interrupts_find(before, q->irq);
+	const struct irq_line *b = proc_interrupts_find(after, q->irq);
+	unsigned int col;
+
+	r->q = q;
+	r->per_col = calloc(after->ncols ? after->ncols : 1, sizeof(uint64_t));
+	if (!r->per_col)
+		return -1;
+	if (!q->has_irq)
+		return 0;	/* a poll queue: json_poll_row() */
+	for (col = 0; a && b && col < after->ncols && col < before->ncols; col++) {
+		r->per_col[col] = b->count[col] - a->count[col];
+		r->total += r->per_col[col];
+		if (r->per_col[col])
+			cpuset_add(&r->observed, after->col_cpu[col]);
+	}
+	r->have_observed = observed;
+	/* interrupts landing on CPUs that do not submit to this queue */
+	r->mismatch = q->has_blk_mq &&
+		      (!cpuset_subset(&q->effective, &q->blk_mq_cpus) ||
+		       !cpuset_subset(&r->observed, &q->blk_mq_cpus));
+	return 0;
+}
+
+/* Wait one window of -i seconds; returns its length, or < 0. */
+static double measure_window(const struct options *o)
+{
+	struct live_options lo = { .duration_s = o->interval_s, .events_fd = -1 };
+	struct live_callbacks cb = { 0 };
+	double t0 = now_monotonic();
+
+	if (live_run(&lo, &cb))
+		return -1;
+	return now_monotonic() - t0;
+}
+
 int report_irq(const struct options *o)
 {
 	struct proc_interrupts before = { 0 }, after = { 0 };
 	struct nvme_queues qs = { 0 };
-	struct live_options lo = { .duration_s = o->interval_s, .events_fd = -1 };
-	struct live_callbacks cb = { 0 };
 	struct irq_row *rows = NULL;
 	bool observed = !o->no_bpf;
-	double t0, secs;
+	double secs;
 	size_t i, n = 0;
 	int ret = EXIT_FAILURE_RUNTIME;
 
@@ -218,47 +257,21 @@ int report_irq(const struct options *o)
 		ret = EXIT_INTERRUPTED;
 		goto out;
 	}
-	t0 = now_monotonic();
-	if (live_run(&lo, &cb))
+	secs = measure_window(o);
+	if (secs < 0)
 		goto out;
-	secs = now_monotonic() - t0;
 	if (proc_interrupts_read(&after)) {
 		print_error("cannot read /proc/interrupts");
 		goto out;
 	}
-
 	rows = calloc(n, sizeof(*rows));
 	if (!rows)
 		goto out;
 	n = 0;
-	for (i = 0; i < qs.n; i++) {
-		const struct nvme_queue_info *q = &qs.q[i];
-		const struct irq_line *a = proc_interrupts_find(&before, q->irq);
-		const struct irq_line *b = proc_interrupts_find(&after, q->irq);
-		struct irq_row *r;
-		unsigned int col;
-
-		if (!wanted(o, q))
-			continue;
-		r = &rows[n++];
-		r->q = q;
-		r->per_col = calloc(after.ncols ? after.ncols : 1, sizeof(uint64_t));
-		if (!r->per_col)
+	for (i = 0; i < qs.n; i++)
+		if (wanted(o, &qs.q[i]) &&
+		    fill_row(&rows[n++], &qs.q[i], &before, &after, observed))
 			goto out;
-		if (!q->has_irq)
-			continue;	/* a poll queue: json_poll_row() */
-		for (col = 0; a && b && col < after.ncols && col < before.ncols; col++) {
-			r->per_col[col] = b->count[col] - a->count[col];
-			r->total += r->per_col[col];
-			if (r->per_col[col])
-				cpuset_add(&r->observed, after.col_cpu[col]);
-		}
-		r->have_observed = observed;
-		/* interrupts landing on CPUs that do not submit to this queue */
-		r->mismatch = q->has_blk_mq &&
-			      (!cpuset_subset(&q->effective, &q->blk_mq_cpus) ||
-			       !cpuset_subset(&r->observed, &q->blk_mq_cpus));
-	}
 	if (o->json)
 		print_json(rows, n, &after, secs, observed);
 	else
