@@ -236,13 +236,86 @@ static int cmp_dbl(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void json_summary(const struct merged *m, const struct hrec *r, int64_t t0)
+/* "clock": the offset, its uncertainty and drift, and the bounds used. */
+static void json_clock(struct json *j, const struct merged *m)
 {
 	const struct csync *cs = &m->cs;
-	struct json j;
-	double *all = NULL;
-	size_t nall = 0, i;
 	unsigned int s;
+
+	json_object_begin(j, "clock");
+	json_int(j, "offset_ns", cs->base + (int64_t)llround(cs_offset_at(cs, cs->g0)));
+	json_double(j, "uncertainty_ns", cs->unc_ns);
+	json_double(j, "drift_ppm", cs->b * 1e6);
+	json_double(j, "span_s", cs->span_s);
+	json_bool(j, "consistent", cs->consistent);
+	json_string(j, "model", cs->piecewise ? "piecewise" : "linear");
+	json_int(j, "g0_ns", cs->g0);
+	json_uint(j, "windows", cs->windows);
+	if (m->have_coarse)
+		json_int(j, "coarse_offset_ns", m->coarse_offset_ns);
+	else
+		json_null(j, "coarse_offset_ns");
+	json_object_begin(j, "bounds");
+	for (s = 0; s < CS_KIND_COUNT; s++)
+		json_uint(j, cs_kind_name(s), cs->used[s]);
+	json_uint(j, "irq_dropped", cs->dropped_soft);
+	json_uint(j, "outliers", cs->outliers);
+	json_uint(j, "cq_slot_mismatch", m->cq_slot_mismatch);
+	json_object_end(j);
+	json_object_end(j);
+}
+
+/* "queues": per queue its counts and the distribution of each interval. */
+static void json_queues(struct json *j, const struct merged *m)
+{
+	size_t i;
+	unsigned int s;
+
+	json_array_begin(j, "queues");
+	for (i = 0; i < m->nq; i++) {
+		const struct mqueue *q = &m->q[i];
+
+		json_object_begin(j, NULL);
+		json_uint(j, "qid", q->qid);
+		json_uint(j, "guest_commands", q->guest);
+		json_uint(j, "joined", q->joined);
+		json_object_begin(j, "intervals");
+		for (s = 0; s < M_IV_COUNT; s++)
+			json_dist(j, miv_key(s), q->iv[s], q->niv[s]);
+		json_object_end(j);
+		json_dist(j, "device_time", q->devtime, q->ndevtime);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+/* Every queue's device times in one sorted array (*n = 0 if out of memory). */
+static double *all_device_times(const struct merged *m, size_t *n)
+{
+	size_t i, total = 0;
+	double *all;
+
+	*n = 0;
+	for (i = 0; i < m->nq; i++)
+		total += m->q[i].ndevtime;
+	all = malloc((total ? total : 1) * sizeof(*all));
+	if (!all)
+		return NULL;
+	for (i = 0; i < m->nq; i++) {
+		if (!m->q[i].ndevtime)
+			continue;	/* devtime may be NULL then */
+		memcpy(all + *n, m->q[i].devtime, m->q[i].ndevtime * sizeof(*all));
+		*n += m->q[i].ndevtime;
+	}
+	qsort(all, *n, sizeof(double), cmp_dbl);
+	return all;
+}
+
+static void json_summary(const struct merged *m, const struct hrec *r, int64_t t0)
+{
+	struct json j;
+	double *all;
+	size_t nall;
 
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
@@ -255,54 +328,9 @@ static void json_summary(const struct merged *m, const struct hrec *r, int64_t t
 	json_uint(&j, "device_commands_while_recording", m->device_in_window);
 	json_uint(&j, "not_causal", m->not_causal);
 	json_int(&j, "t0_ns", t0);
-	json_object_begin(&j, "clock");
-	json_int(&j, "offset_ns", cs->base + (int64_t)llround(cs_offset_at(cs, cs->g0)));
-	json_double(&j, "uncertainty_ns", cs->unc_ns);
-	json_double(&j, "drift_ppm", cs->b * 1e6);
-	json_double(&j, "span_s", cs->span_s);
-	json_bool(&j, "consistent", cs->consistent);
-	json_string(&j, "model", cs->piecewise ? "piecewise" : "linear");
-	json_int(&j, "g0_ns", cs->g0);
-	json_uint(&j, "windows", cs->windows);
-	if (m->have_coarse)
-		json_int(&j, "coarse_offset_ns", m->coarse_offset_ns);
-	else
-		json_null(&j, "coarse_offset_ns");
-	json_object_begin(&j, "bounds");
-	for (s = 0; s < CS_KIND_COUNT; s++)
-		json_uint(&j, cs_kind_name(s), cs->used[s]);
-	json_uint(&j, "irq_dropped", cs->dropped_soft);
-	json_uint(&j, "outliers", cs->outliers);
-	json_uint(&j, "cq_slot_mismatch", m->cq_slot_mismatch);
-	json_object_end(&j);
-	json_object_end(&j);
-	json_array_begin(&j, "queues");
-	for (i = 0; i < m->nq; i++) {
-		const struct mqueue *q = &m->q[i];
-
-		json_object_begin(&j, NULL);
-		json_uint(&j, "qid", q->qid);
-		json_uint(&j, "guest_commands", q->guest);
-		json_uint(&j, "joined", q->joined);
-		json_object_begin(&j, "intervals");
-		for (s = 0; s < M_IV_COUNT; s++)
-			json_dist(&j, miv_key(s), q->iv[s], q->niv[s]);
-		json_object_end(&j);
-		json_dist(&j, "device_time", q->devtime, q->ndevtime);
-		json_object_end(&j);
-		for (s = 0; s < q->ndevtime; s++) {
-			if (!nall || !(nall & (nall - 1))) {
-				double *p = realloc(all, (nall ? 2 * nall : 16) * sizeof(*p));
-
-				if (!p)
-					break;
-				all = p;
-			}
-			all[nall++] = q->devtime[s];
-		}
-	}
-	json_array_end(&j);
-	qsort(all, nall, sizeof(double), cmp_dbl);
+	json_clock(&j, m);
+	json_queues(&j, m);
+	all = all_device_times(m, &nall);
 	json_dist(&j, "device_time", all, nall);
 	json_object_end(&j);
 	json_end_line(&j);
