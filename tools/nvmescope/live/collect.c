@@ -664,14 +664,67 @@ static void sample_types(struct collector *c, struct sample *s)
 	}
 }
 
+/* One queue slot's per-CPU values (buf: ncpus of them), summed into q. */
+static void add_slot(const struct collector *c, struct queue_sample *q, const char *buf)
+{
+	unsigned int cpu, iv;
+
+	for (cpu = 0; cpu < c->ncpus; cpu++) {
+		const struct ns_queue_stats *st =
+			(const struct ns_queue_stats *)(buf + cpu * c->value_size);
+		const struct ns_counters *cv = &st->c;
+		unsigned int cs = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
+
+		add_counters(&q->total, cv);
+		q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
+		if (c->driver == NS_DRIVER_TNVME) {
+			q->irq_by_cpu[cs] += cv->irq;
+			q->poll_by_cpu[cs] += cv->poll;
+		}
+		if (c->irq_events) {
+			q->hardirq_by_cpu[cs] += cv->hardirq;
+			if (c->driver == NS_DRIVER_NVME)
+				q->irq_by_cpu[cs] += cv->hardirq;
+		}
+		for (iv = 0; iv < NS_IV_COUNT; iv++)
+			if (st->hist[iv].count)
+				hist_add(&q->hist[iv], &st->hist[iv]);
+	}
+}
+
+/* A queue is shown once it had an event, on any CPU. */
+static bool slot_seen(const struct collector *c, const char *buf)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < c->ncpus; cpu++)
+		if (!counters_zero(&((const struct ns_queue_stats *)
+				     (buf + cpu * c->value_size))->c))
+			return true;
+	return false;
+}
+
+/* The drop counters, summed over CPUs (dv: room for ncpus values). */
+static void sample_drops(const struct collector *c, struct sample *s, __u64 *dv)
+{
+	int dfd = bpf_map__fd(c->skel->maps.drops);
+	unsigned int cpu, i;
+
+	for (i = 0; i < NS_DROP_COUNT; i++) {
+		if (bpf_map_lookup_elem(dfd, &i, dv))
+			continue;
+		for (cpu = 0; cpu < c->ncpus; cpu++)
+			s->drops[i] += dv[cpu];
+	}
+}
+
 int collector_sample(struct collector *c, struct sample *s)
 {
 	char *buf = calloc(c->ncpus, c->value_size);
 	__u64 *dv = calloc(c->ncpus, sizeof(*dv));
 	int sfd = bpf_map__fd(c->skel->maps.stats);
-	int dfd = bpf_map__fd(c->skel->maps.drops);
 	size_t cap = 0;
-	unsigned int cpu, i, slot, iv;
+	unsigned int slot;
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -679,51 +732,19 @@ int collector_sample(struct collector *c, struct sample *s)
 		goto out;
 	s->time_s = now_monotonic();
 	for (slot = 0; slot < c->nslots; slot++) {
-		struct queue_sample *q = NULL;
-		bool seen = false;
+		struct queue_sample *q;
 
-		if (bpf_map_lookup_elem(sfd, &slot, buf))
-			continue;
-		/* a queue is shown once it had an event */
-		for (cpu = 0; cpu < c->ncpus && !seen; cpu++)
-			seen = !counters_zero(&((const struct ns_queue_stats *)
-						(buf + cpu * c->value_size))->c);
-		if (!seen)
+		if (bpf_map_lookup_elem(sfd, &slot, buf) || !slot_seen(c, buf))
 			continue;
 		q = sample_queue(s, &cap, c->slot_ctrl[slot], c->slot_qid[slot]);
 		if (!q)
 			goto out;
-		for (cpu = 0; cpu < c->ncpus; cpu++) {
-			const struct ns_queue_stats *st =
-				(const struct ns_queue_stats *)(buf + cpu * c->value_size);
-			const struct ns_counters *cv = &st->c;
-			unsigned int cs = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
-
-			add_counters(&q->total, cv);
-			q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
-			if (c->driver == NS_DRIVER_TNVME) {
-				q->irq_by_cpu[cs] += cv->irq;
-				q->poll_by_cpu[cs] += cv->poll;
-			}
-			if (c->irq_events) {
-				q->hardirq_by_cpu[cs] += cv->hardirq;
-				if (c->driver == NS_DRIVER_NVME)
-					q->irq_by_cpu[cs] += cv->hardirq;
-			}
-			for (iv = 0; iv < NS_IV_COUNT; iv++)
-				if (st->hist[iv].count)
-					hist_add(&q->hist[iv], &st->hist[iv]);
-		}
+		add_slot(c, q, buf);
 	}
 	if (sample_irqs(c, s, &cap))
 		goto out;
 	sample_types(c, s);
-	for (i = 0; i < NS_DROP_COUNT; i++) {
-		if (bpf_map_lookup_elem(dfd, &i, dv))
-			continue;
-		for (cpu = 0; cpu < c->ncpus; cpu++)
-			s->drops[i] += dv[cpu];
-	}
+	sample_drops(c, s, dv);
 	misses_of_programs(c, s);
 	if (s->n)
 		qsort(s->q, s->n, sizeof(s->q[0]), cmp_queue_sample);
