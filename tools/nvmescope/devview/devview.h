@@ -236,7 +236,10 @@ struct merged {
 	int64_t coarse_offset_ns;
 };
 
-/* Join r and d, estimate the clocks; -1 with a message if nothing joins. */
+/*
+ * Join r and d, estimate the clocks; -1 with a message in err if nothing
+ * joins or memory ran out, and then m holds nothing to free.
+ */
 int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 		char *err, size_t errlen);
 void merge_free(struct merged *m);

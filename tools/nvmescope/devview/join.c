@@ -393,8 +393,9 @@ static int add_clock_bounds(struct merged *m, const struct hrec *r, const struct
 		if (h->ts[NS_STEP_IRQ] && idx_push(&runs, i))
 			goto out;
 	}
-	/* interrupts: the first CQE each handler run reaped */
-	qsort(runs.v, runs.n, sizeof(size_t), cmp_irq_run);
+	/* interrupts: the first CQE each handler run reaped (qsort wants non-NULL) */
+	if (runs.n)
+		qsort(runs.v, runs.n, sizeof(size_t), cmp_irq_run);
 	for (i = 0; i < runs.n; i++) {
 		const struct hcmd *h = &r->cmd[runs.v[i]], *p = i ? &r->cmd[runs.v[i - 1]] : NULL;
 
@@ -527,6 +528,9 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 out:
 	if (ret && !err[0])
 		snprintf(err, errlen, "out of memory");
+	/* on failure nothing stays allocated: the callers do not merge_free() */
+	if (ret)
+		merge_free(m);
 	for (i = 0; i < nq; i++) {
 		if (gq)
 			free(gq[i].v);

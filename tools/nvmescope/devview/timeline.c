@@ -236,6 +236,27 @@ static void keep_queue(struct merged *m, int qid)
 	m->n = kept;
 }
 
+/* The picture into path ('-' = stdout): an exit code, errors printed. */
+static int write_svg(const char *path, const struct merged *m, size_t skip, size_t count)
+{
+	bool to_stdout = !strcmp(path, "-");
+	FILE *f = to_stdout ? stdout : fopen(path, "w");
+	int err;
+
+	if (!f) {
+		print_error("cannot write %s: %m", path);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	err = timeline_svg(f, m, skip, count);
+	if (!to_stdout && fclose(f))
+		err = -1;
+	if (err) {
+		print_error("writing %s failed", path);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 int timeline_run(const struct options *o)
 {
 	char err[256] = "";
@@ -243,7 +264,6 @@ int timeline_run(const struct options *o)
 	struct hrec r;
 	struct dlog d;
 	int ret;
-	FILE *f;
 
 	ret = devview_load("timeline", o->host_file, o->device_file, &r, &d);
 	if (ret)
@@ -261,17 +281,7 @@ int timeline_run(const struct options *o)
 		ret = EXIT_NOT_FOUND;
 		goto out;
 	}
-	f = strcmp(o->file, "-") ? fopen(o->file, "w") : stdout;
-	if (!f) {
-		print_error("cannot write %s: %m", o->file);
-		ret = EXIT_FAILURE_RUNTIME;
-		goto out;
-	}
-	ret = timeline_svg(f, &m, o->skip, o->count) ? EXIT_FAILURE_RUNTIME : EXIT_OK;
-	if (f != stdout && fclose(f))
-		ret = EXIT_FAILURE_RUNTIME;
-	if (ret)
-		print_error("writing %s failed", o->file);
+	ret = write_svg(o->file, &m, o->skip, o->count);
 out:
 	merge_free(&m);
 out_files:

@@ -131,9 +131,9 @@ static int arm_timer(double interval_s)
 
 	if (fd < 0)
 		return -1;
-	its.it_value.tv_sec = sec;
-	its.it_value.tv_nsec = nsec;
-	its.it_interval = its.it_value;
+	/* first expiry after one interval, then every interval */
+	its.it_value.tv_sec = its.it_interval.tv_sec = sec;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = nsec;
 	if (timerfd_settime(fd, 0, &its, NULL)) {
 		close(fd);
 		return -1;
