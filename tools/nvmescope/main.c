@@ -151,7 +151,7 @@ static int top_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "plain", no_argument, NULL, OPT_PLAIN },
 		LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt, ret;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "i:d:n:C:q:D:jvh", longopts, NULL)) != -1) {
 		if (opt == 'n') {
@@ -159,7 +159,8 @@ static int top_parse_args(const struct subcommand *sc, int argc, char **argv,
 				return bad_value(sc, "bad iteration count '%s'", optarg);
 			continue;
 		}
-		ret = common_option(sc, opt, optarg, o);
+		int ret = common_option(sc, opt, optarg, o);
+
 		if (ret != ARGS_OK)
 			return ret;
 	}
@@ -173,10 +174,11 @@ static int lat_parse_args(const struct subcommand *sc, int argc, char **argv,
 		LOPT_DURATION, LOPT_CTRL, LOPT_QUEUE, LOPT_DRIVER, LOPT_JSON,
 		LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt, ret;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "d:C:q:D:jvh", longopts, NULL)) != -1) {
-		ret = common_option(sc, opt, optarg, o);
+		int ret = common_option(sc, opt, optarg, o);
+
 		if (ret != ARGS_OK)
 			return ret;
 	}
@@ -192,10 +194,11 @@ static int irq_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "no-bpf", no_argument, NULL, OPT_NO_BPF },
 		LOPT_HELP, LOPT_END,
 	};
-	int opt, ret;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "i:C:q:D:jh", longopts, NULL)) != -1) {
-		ret = common_option(sc, opt, optarg, o);
+		int ret = common_option(sc, opt, optarg, o);
+
 		if (ret != ARGS_OK)
 			return ret;
 	}
@@ -212,7 +215,7 @@ static int trace_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "opcode", required_argument, NULL, 'o' },
 		LOPT_DRIVER, LOPT_JSON, LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt, ret;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "d:c:C:q:o:D:jvh", longopts, NULL)) != -1) {
 		if (opt == 'c') {
@@ -225,7 +228,8 @@ static int trace_parse_args(const struct subcommand *sc, int argc, char **argv,
 				return bad_value(sc, "bad opcode '%s': want read, write, flush or 0-255", optarg);
 			continue;
 		}
-		ret = common_option(sc, opt, optarg, o);
+		int ret = common_option(sc, opt, optarg, o);
+
 		if (ret != ARGS_OK)
 			return ret;
 	}
@@ -242,7 +246,7 @@ static int record_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "output", required_argument, NULL, 'o' },
 		LOPT_DURATION, LOPT_CTRL, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt, ret;
+	int opt;
 
 	o->ctrl = 0;
 	while ((opt = getopt_long(argc, argv, "o:d:C:vh", longopts, NULL)) != -1) {
@@ -250,7 +254,8 @@ static int record_parse_args(const struct subcommand *sc, int argc, char **argv,
 			o->file = optarg;
 			continue;
 		}
-		ret = common_option(sc, opt, optarg, o);
+		int ret = common_option(sc, opt, optarg, o);
+
 		if (ret != ARGS_OK)
 			return ret;
 	}
@@ -265,8 +270,8 @@ static int merge_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "all", no_argument, NULL, 'a' },
 		LOPT_JSON, LOPT_HELP, LOPT_END,
 	};
-	int opt, ret;
 	long v;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:ajh", longopts, NULL)) != -1) {
 		if (opt == 'c') {
@@ -279,7 +284,8 @@ static int merge_parse_args(const struct subcommand *sc, int argc, char **argv,
 			o->count = (size_t)-1;
 			continue;
 		}
-		ret = common_option(sc, opt, optarg, o);
+		int ret = common_option(sc, opt, optarg, o);
+
 		if (ret != ARGS_OK)
 			return ret;
 	}
@@ -295,8 +301,8 @@ static int timeline_parse_args(const struct subcommand *sc, int argc, char **arg
 		{ "skip", required_argument, NULL, 'k' },
 		LOPT_QUEUE, LOPT_HELP, LOPT_END,
 	};
-	int opt, ret;
 	long v;
+	int opt;
 
 	o->count = 50;
 	while ((opt = getopt_long(argc, argv, "s:n:k:q:h", longopts, NULL)) != -1) {
@@ -314,10 +320,12 @@ static int timeline_parse_args(const struct subcommand *sc, int argc, char **arg
 				return bad_value(sc, "bad skip '%s': want 0 to 1000000000", optarg);
 			o->skip = v;
 			break;
-		default:
-			ret = common_option(sc, opt, optarg, o);
+		default: {
+			int ret = common_option(sc, opt, optarg, o);
+
 			if (ret != ARGS_OK)
 				return ret;
+		}
 		}
 	}
 	if (!o->file) {

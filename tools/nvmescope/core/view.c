@@ -192,7 +192,6 @@ static uint64_t completions_missed(const struct sample *delta)
 void print_losses(FILE *f, const struct sample *delta)
 {
 	uint64_t missed = completions_missed(delta);
-	const char *sep = " (";
 	bool any = false;
 	unsigned int i;
 
@@ -204,6 +203,8 @@ void print_losses(FILE *f, const struct sample *delta)
 		any = true;
 	}
 	if (delta->missed_runs) {
+		const char *sep = " (";
+
 		fprintf(f, " bpf_runs_skipped=%llu", (unsigned long long)delta->missed_runs);
 		for (i = 0; i < delta->nprogs; i++) {
 			if (!delta->prog_missed[i])

@@ -215,7 +215,6 @@ int devtrace_split(const char *line, int64_t *t_ns, const char **event,
 	const char *p = line, *e;
 	long long sec = 0;
 	long usec = 0;
-	int digits = 0;
 
 	while (*p >= '0' && *p <= '9')
 		p++;
@@ -227,6 +226,8 @@ int devtrace_split(const char *line, int64_t *t_ns, const char **event,
 	while (*p >= '0' && *p <= '9')
 		sec = sec * 10 + (*p++ - '0');
 	if (*p == '.') {
+		int digits = 0;
+
 		p++;
 		while (*p >= '0' && *p <= '9') {
 			if (digits < 6) {

@@ -343,7 +343,6 @@ int merge_run(const struct options *o)
 	struct hrec r;
 	struct dlog d;
 	char err[256] = "";
-	size_t i;
 	int64_t t0;
 	int ret;
 
@@ -358,6 +357,8 @@ int merge_run(const struct options *o)
 	}
 	t0 = m.n ? m.cmd[0].t[M_SQ_WRITE] : 0;
 	if (o->json) {
+		size_t i;
+
 		for (i = 0; i < m.n && i < o->count; i++)
 			json_cmd(&m, &m.cmd[i], t0);
 		json_summary(&m, &r, t0);

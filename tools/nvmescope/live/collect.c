@@ -309,9 +309,9 @@ static int check_system(const struct options *o)
 /* -C and -q name a controller and a queue that exist. */
 static int check_filters(const struct options *o, const struct nvme_queues *qs)
 {
-	char label[32];
-
 	if (o->ctrl >= 0 && !controller_exists(o->driver, o->ctrl)) {
+		char label[32];
+
 		ctrl_label(o->driver, o->ctrl, label, sizeof(label));
 		print_error("no controller %s (see /sys/class/%s)", label, driver_name(o->driver));
 		return EXIT_NOT_FOUND;
@@ -612,7 +612,6 @@ static int sample_irqs(struct collector *c, struct sample *s, size_t *cap)
 	struct proc_interrupts now = { 0 };
 	uint64_t by_cpu[NS_MAX_CPUS];
 	struct queue_sample *q;
-	uint64_t total;
 	size_t i;
 
 	if (c->irq_events)
@@ -620,6 +619,8 @@ static int sample_irqs(struct collector *c, struct sample *s, size_t *cap)
 	if (proc_interrupts_read(&now))
 		return -1;
 	for (i = 0; i < c->nirqs; i++) {
+		uint64_t total;
+
 		memset(by_cpu, 0, sizeof(by_cpu));
 		total = proc_interrupts_delta(&c->irq_base, &now, c->irqs[i].irq, by_cpu);
 		if (!total)
@@ -646,14 +647,14 @@ static void sample_types(struct collector *c, struct sample *s)
 {
 	unsigned int qc = c->skel->rodata->qid_count;
 	enum ns_qtype_from from;
-	size_t i, slot;
+	size_t i;
 
 	for (i = 0; i < s->n; i++) {
 		struct queue_sample *q = &s->q[i];
 		enum ns_qtype sys = NS_QTYPE_UNKNOWN;
 		enum ns_qtype_from sys_from = NS_QTYPE_FROM_NONE;
+		size_t slot = (size_t)q->ctrl * qc + q->qid;
 
-		slot = (size_t)q->ctrl * qc + q->qid;
 		if (slot < c->nslots) {
 			sys = c->slot_type[slot];
 			sys_from = c->slot_type_from[slot];
