@@ -139,7 +139,52 @@ static int positional(const struct subcommand *sc, int argc, char **argv,
 	return ARGS_OK;
 }
 
+/*
+ * What an own_option function returns for an option that means the same
+ * in every subcommand: common_option() takes it.
+ */
+#define NOT_MINE (-2)
+
+/*
+ * A subcommand's options that mean something of its own (-n is top's
+ * number of reports but timeline's number of commands): ARGS_OK, an exit
+ * code, or NOT_MINE.
+ */
+typedef int (*own_option_fn)(const struct subcommand *sc, int opt, const char *arg,
+			     struct options *o);
+
+/*
+ * getopt_long over the subcommand's options; getopt itself refuses those
+ * the subcommand does not list.
+ */
+static int getopt_loop(const struct subcommand *sc, int argc, char **argv,
+		       const char *shortopts, const struct option *longopts,
+		       own_option_fn own, struct options *o)
+{
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int ret = own ? own(sc, opt, optarg, o) : NOT_MINE;
+
+		if (ret == NOT_MINE)
+			ret = common_option(sc, opt, optarg, o);
+		if (ret != ARGS_OK)
+			return ret;
+	}
+	return ARGS_OK;
+}
+
 /* ------------------------------------------------ top, lat, irq, trace */
+
+static int top_option(const struct subcommand *sc, int opt, const char *arg,
+		      struct options *o)
+{
+	if (opt != 'n')
+		return NOT_MINE;
+	if (parse_number(arg, 1, NS_COUNT_MAX, &o->iterations))
+		return bad_value(sc, "bad iteration count '%s'", arg);
+	return ARGS_OK;
+}
 
 static int top_parse_args(const struct subcommand *sc, int argc, char **argv,
 			  struct options *o)
@@ -151,20 +196,10 @@ static int top_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "plain", no_argument, NULL, OPT_PLAIN },
 		LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "i:d:n:C:q:D:jvh", longopts, NULL)) != -1) {
-		if (opt == 'n') {
-			if (parse_number(optarg, 1, NS_COUNT_MAX, &o->iterations))
-				return bad_value(sc, "bad iteration count '%s'", optarg);
-			continue;
-		}
-		int ret = common_option(sc, opt, optarg, o);
-
-		if (ret != ARGS_OK)
-			return ret;
-	}
-	return positional(sc, argc, argv, 0, o);
+	ret = getopt_loop(sc, argc, argv, "i:d:n:C:q:D:jvh", longopts, top_option, o);
+	return ret != ARGS_OK ? ret : positional(sc, argc, argv, 0, o);
 }
 
 static int lat_parse_args(const struct subcommand *sc, int argc, char **argv,
@@ -174,15 +209,10 @@ static int lat_parse_args(const struct subcommand *sc, int argc, char **argv,
 		LOPT_DURATION, LOPT_CTRL, LOPT_QUEUE, LOPT_DRIVER, LOPT_JSON,
 		LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "d:C:q:D:jvh", longopts, NULL)) != -1) {
-		int ret = common_option(sc, opt, optarg, o);
-
-		if (ret != ARGS_OK)
-			return ret;
-	}
-	return positional(sc, argc, argv, 0, o);
+	ret = getopt_loop(sc, argc, argv, "d:C:q:D:jvh", longopts, NULL, o);
+	return ret != ARGS_OK ? ret : positional(sc, argc, argv, 0, o);
 }
 
 /* irq loads no BPF: no --irq-events, no -v; one window of -i seconds. */
@@ -194,15 +224,26 @@ static int irq_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "no-bpf", no_argument, NULL, OPT_NO_BPF },
 		LOPT_HELP, LOPT_END,
 	};
-	int opt;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "i:C:q:D:jh", longopts, NULL)) != -1) {
-		int ret = common_option(sc, opt, optarg, o);
+	ret = getopt_loop(sc, argc, argv, "i:C:q:D:jh", longopts, NULL, o);
+	return ret != ARGS_OK ? ret : positional(sc, argc, argv, 0, o);
+}
 
-		if (ret != ARGS_OK)
-			return ret;
+static int trace_option(const struct subcommand *sc, int opt, const char *arg,
+			struct options *o)
+{
+	if (opt == 'c') {
+		if (parse_number(arg, 1, NS_COUNT_MAX, &o->max_cmds))
+			return bad_value(sc, "bad command count '%s'", arg);
+		return ARGS_OK;
 	}
-	return positional(sc, argc, argv, 0, o);
+	if (opt == 'o') {
+		if (parse_opcode(arg, &o->opcode))
+			return bad_value(sc, "bad opcode '%s': want read, write, flush or 0-255", arg);
+		return ARGS_OK;
+	}
+	return NOT_MINE;
 }
 
 static int trace_parse_args(const struct subcommand *sc, int argc, char **argv,
@@ -215,28 +256,24 @@ static int trace_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "opcode", required_argument, NULL, 'o' },
 		LOPT_DRIVER, LOPT_JSON, LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, "d:c:C:q:o:D:jvh", longopts, NULL)) != -1) {
-		if (opt == 'c') {
-			if (parse_number(optarg, 1, NS_COUNT_MAX, &o->max_cmds))
-				return bad_value(sc, "bad command count '%s'", optarg);
-			continue;
-		}
-		if (opt == 'o') {
-			if (parse_opcode(optarg, &o->opcode))
-				return bad_value(sc, "bad opcode '%s': want read, write, flush or 0-255", optarg);
-			continue;
-		}
-		int ret = common_option(sc, opt, optarg, o);
-
-		if (ret != ARGS_OK)
-			return ret;
-	}
-	return positional(sc, argc, argv, 0, o);
+	ret = getopt_loop(sc, argc, argv, "d:c:C:q:o:D:jvh", longopts, trace_option, o);
+	return ret != ARGS_OK ? ret : positional(sc, argc, argv, 0, o);
 }
 
 /* ------------------------------------------------ record, merge, timeline */
+
+/* record's -o is its output file, not an opcode. */
+static int record_option(const struct subcommand *sc, int opt, const char *arg,
+			 struct options *o)
+{
+	(void)sc;
+	if (opt != 'o')
+		return NOT_MINE;
+	o->file = arg;
+	return ARGS_OK;
+}
 
 /* record follows one tnvme controller, tnvme0 unless -C says otherwise. */
 static int record_parse_args(const struct subcommand *sc, int argc, char **argv,
@@ -246,20 +283,28 @@ static int record_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "output", required_argument, NULL, 'o' },
 		LOPT_DURATION, LOPT_CTRL, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
-	int opt;
+	int ret;
 
 	o->ctrl = 0;
-	while ((opt = getopt_long(argc, argv, "o:d:C:vh", longopts, NULL)) != -1) {
-		if (opt == 'o') {
-			o->file = optarg;
-			continue;
-		}
-		int ret = common_option(sc, opt, optarg, o);
+	ret = getopt_loop(sc, argc, argv, "o:d:C:vh", longopts, record_option, o);
+	return ret != ARGS_OK ? ret : positional(sc, argc, argv, 0, o);
+}
 
-		if (ret != ARGS_OK)
-			return ret;
+static int merge_option(const struct subcommand *sc, int opt, const char *arg,
+			struct options *o)
+{
+	long v;
+
+	if (opt == 'a') {
+		o->count = (size_t)-1;
+		return ARGS_OK;
 	}
-	return positional(sc, argc, argv, 0, o);
+	if (opt != 'c')
+		return NOT_MINE;
+	if (parse_number(arg, 1, NS_COUNT_MAX, &v))
+		return bad_value(sc, "bad command count '%s'", arg);
+	o->count = v;
+	return ARGS_OK;
 }
 
 static int merge_parse_args(const struct subcommand *sc, int argc, char **argv,
@@ -270,26 +315,33 @@ static int merge_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "all", no_argument, NULL, 'a' },
 		LOPT_JSON, LOPT_HELP, LOPT_END,
 	};
+	int ret;
+
+	ret = getopt_loop(sc, argc, argv, "c:ajh", longopts, merge_option, o);
+	return ret != ARGS_OK ? ret : positional(sc, argc, argv, 2, o);
+}
+
+static int timeline_option(const struct subcommand *sc, int opt, const char *arg,
+			   struct options *o)
+{
 	long v;
-	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:ajh", longopts, NULL)) != -1) {
-		if (opt == 'c') {
-			if (parse_number(optarg, 1, NS_COUNT_MAX, &v))
-				return bad_value(sc, "bad command count '%s'", optarg);
-			o->count = v;
-			continue;
-		}
-		if (opt == 'a') {
-			o->count = (size_t)-1;
-			continue;
-		}
-		int ret = common_option(sc, opt, optarg, o);
-
-		if (ret != ARGS_OK)
-			return ret;
+	switch (opt) {
+	case 's':
+		o->file = arg;
+		return ARGS_OK;
+	case 'n':
+		if (parse_number(arg, 1, 1000, &v))
+			return bad_value(sc, "bad count '%s': want 1 to 1000", arg);
+		o->count = v;
+		return ARGS_OK;
+	case 'k':
+		if (parse_number(arg, 0, NS_COUNT_MAX, &v))
+			return bad_value(sc, "bad skip '%s': want 0 to 1000000000", arg);
+		o->skip = v;
+		return ARGS_OK;
 	}
-	return positional(sc, argc, argv, 2, o);
+	return NOT_MINE;
 }
 
 static int timeline_parse_args(const struct subcommand *sc, int argc, char **argv,
@@ -301,33 +353,12 @@ static int timeline_parse_args(const struct subcommand *sc, int argc, char **arg
 		{ "skip", required_argument, NULL, 'k' },
 		LOPT_QUEUE, LOPT_HELP, LOPT_END,
 	};
-	long v;
-	int opt;
+	int ret;
 
 	o->count = 50;
-	while ((opt = getopt_long(argc, argv, "s:n:k:q:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			o->file = optarg;
-			break;
-		case 'n':
-			if (parse_number(optarg, 1, 1000, &v))
-				return bad_value(sc, "bad count '%s': want 1 to 1000", optarg);
-			o->count = v;
-			break;
-		case 'k':
-			if (parse_number(optarg, 0, NS_COUNT_MAX, &v))
-				return bad_value(sc, "bad skip '%s': want 0 to 1000000000", optarg);
-			o->skip = v;
-			break;
-		default: {
-			int ret = common_option(sc, opt, optarg, o);
-
-			if (ret != ARGS_OK)
-				return ret;
-		}
-		}
-	}
+	ret = getopt_loop(sc, argc, argv, "s:n:k:q:h", longopts, timeline_option, o);
+	if (ret != ARGS_OK)
+		return ret;
 	if (!o->file) {
 		fputs("nvmescope: timeline wants --svg FILE (see nvmescope timeline --help)\n", stderr);
 		return EXIT_USAGE;
