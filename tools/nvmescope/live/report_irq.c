@@ -125,12 +125,47 @@ static void json_poll_row(struct json *j, const struct irq_row *r)
 	json_string(j, "note", note);
 }
 
+/* The fields of a queue that has an interrupt, after its names. */
+static void json_irq_row(struct json *j, const struct irq_row *r,
+			 const struct proc_interrupts *pi)
+{
+	unsigned int col;
+
+	json_uint(j, "irq", r->q->irq);
+	json_uint(j, "count", r->total);
+	json_array_begin(j, "per_cpu");
+	for (col = 0; col < pi->ncols; col++) {
+		json_object_begin(j, NULL);
+		json_uint(j, "cpu", pi->col_cpu[col]);
+		json_uint(j, "count", r->per_col[col]);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_cpuset(j, "smp_affinity", &r->q->affinity);
+	json_cpuset(j, "effective_affinity", &r->q->effective);
+	json_bool(j, "managed", r->q->managed);
+	if (r->q->has_blk_mq)
+		json_cpuset(j, "blk_mq_cpus", &r->q->blk_mq_cpus);
+	else
+		json_null(j, "blk_mq_cpus");
+	if (r->have_observed) {
+		json_uint(j, "bpf_count", r->total);
+		json_cpuset(j, "observed_cpus", &r->observed);
+	} else {
+		json_null(j, "bpf_count");
+		json_null(j, "observed_cpus");
+	}
+	if (r->q->has_blk_mq)
+		json_bool(j, "mismatch", r->mismatch);
+	else
+		json_null(j, "mismatch");
+}
+
 static void print_json(const struct irq_row *rows, size_t n, const struct proc_interrupts *pi,
 		       double secs, bool observed)
 {
 	struct json j;
 	size_t i;
-	unsigned int col;
 
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
@@ -150,39 +185,10 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 		json_uint(&j, "ctrl", r->q->ctrl);
 		json_uint(&j, "qid", r->q->qid);
 		json_queue_type(&j, r->q->type, r->q->type_from);
-		if (!r->q->has_irq) {
+		if (r->q->has_irq)
+			json_irq_row(&j, r, pi);
+		else
 			json_poll_row(&j, r);
-			json_object_end(&j);
-			continue;
-		}
-		json_uint(&j, "irq", r->q->irq);
-		json_uint(&j, "count", r->total);
-		json_array_begin(&j, "per_cpu");
-		for (col = 0; col < pi->ncols; col++) {
-			json_object_begin(&j, NULL);
-			json_uint(&j, "cpu", pi->col_cpu[col]);
-			json_uint(&j, "count", r->per_col[col]);
-			json_object_end(&j);
-		}
-		json_array_end(&j);
-		json_cpuset(&j, "smp_affinity", &r->q->affinity);
-		json_cpuset(&j, "effective_affinity", &r->q->effective);
-		json_bool(&j, "managed", r->q->managed);
-		if (r->q->has_blk_mq)
-			json_cpuset(&j, "blk_mq_cpus", &r->q->blk_mq_cpus);
-		else
-			json_null(&j, "blk_mq_cpus");
-		if (r->have_observed) {
-			json_uint(&j, "bpf_count", r->total);
-			json_cpuset(&j, "observed_cpus", &r->observed);
-		} else {
-			json_null(&j, "bpf_count");
-			json_null(&j, "observed_cpus");
-		}
-		if (r->q->has_blk_mq)
-			json_bool(&j, "mismatch", r->mismatch);
-		else
-			json_null(&j, "mismatch");
 		json_object_end(&j);
 	}
 	json_array_end(&j);
