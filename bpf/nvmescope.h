@@ -47,7 +47,7 @@ enum ns_step {
 
 /*
  * The intervals nvmescope measures; each is "from step A to step B".
- * The names are in tools/nvmescope/steps.c.
+ * The names are in tools/nvmescope/core/steps.c.
  */
 enum ns_interval {
 	NS_IV_RQ_START_SQ_WRITE,	/* driver: build command, map data */
@@ -84,7 +84,7 @@ struct ns_queue_key {
  * Per-CPU event counters of one queue (the per-CPU split says which CPU).
  * All but hardirq are counted by the BPF programs; hardirq is counted on
  * irq:irq_handler_entry with --irq-events, and otherwise filled in by
- * user space from /proc/interrupts (tools/nvmescope/collect.c): the same
+ * user space from /proc/interrupts (tools/nvmescope/live/collect.c): the same
  * count, without attaching to the kernel's interrupt path.
  */
 struct ns_counters {

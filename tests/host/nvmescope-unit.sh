@@ -19,5 +19,20 @@ build/bin/nvmescope top --driver foo >/dev/null 2>&1; expect_eq "unknown driver:
 build/bin/nvmescope lat extra >/dev/null 2>&1; expect_eq "stray argument: exit 2" 2 $?
 n=$(build/bin/nvmescope top -i 0 2>&1 >/dev/null | wc -l)
 expect_eq "a usage error is one line" 1 "$n"
+# Each command takes only its own options: one it does not use is refused
+# (getopt's line and a hint), not ignored.
+for c in "lat -n 3" "top -o read" "top -c 1" "irq --irq-events" "trace --no-bpf" "merge -q 1 a b"; do
+	err=$(build/bin/nvmescope $c 2>&1 >/dev/null); rc=$?
+	expect_eq "nvmescope $c: exit 2" 2 "$rc"
+	expect_eq "... with the hint" "Try 'nvmescope ${c%% *} --help' for more information." "$(echo "$err" | tail -n 1)"
+done
+err=$(build/bin/nvmescope top --x 2>&1 >/dev/null)
+expect_eq "an unknown long option: getopt's line, then the hint" \
+	"nvmescope top: unrecognized option '--x'|Try 'nvmescope top --help' for more information." "$(echo "$err" | paste -sd '|')"
+build/bin/nvmescope merge -c -1 a b >/dev/null 2>&1; expect_eq "merge -c -1: exit 2" 2 $?
+for c in top lat irq trace record merge timeline; do
+	build/bin/nvmescope $c --help | grep -q "^Usage: nvmescope $c "
+	expect_eq "nvmescope $c --help: its own usage" 0 $?
+done
 check "the man page renders" sh -c 'MANWIDTH=80 man -l docs/nvmescope.1 2>/dev/null | grep -q "EXIT STATUS" || groff -man -Tutf8 docs/nvmescope.1 2>/dev/null | grep -q "EXIT STATUS"'
 finish

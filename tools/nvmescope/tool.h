@@ -61,12 +61,26 @@ struct options {
 	bool no_bpf;		/* irq: only /proc and /sys */
 	bool plain;		/* top: plain lines even on a terminal */
 	bool irq_events;	/* count interrupts on irq:irq_handler_entry */
+	bool driver_given;	/* irq: -D given, only that driver's queues */
+	/* the device view (record, merge, timeline) */
+	const char *file;	/* record: its output; timeline: the SVG */
+	const char *host_file;	/* merge, timeline: nvmescope record's file */
+	const char *device_file; /* merge, timeline: QEMU's trace */
+	size_t count;		/* merge: commands printed; timeline: drawn */
+	size_t skip;		/* timeline: joined commands left out first */
 };
 
+/*
+ * The subcommands, run once main.c has filled the options from the
+ * command line (each takes only the options it uses).
+ */
 int report_top(const struct options *o);
 int report_lat(const struct options *o);
-int report_irq(const struct options *o, bool driver_given);
+int report_irq(const struct options *o);
 int report_trace(const struct options *o);
+int record_run(const struct options *o);
+int merge_run(const struct options *o);
+int timeline_run(const struct options *o);
 
 /* steps.c: names of steps and intervals, and what each driver can see. */
 const char *driver_name(enum ns_driver d);		/* "tnvme", "nvme" */

@@ -236,7 +236,10 @@ struct merged {
 	int64_t coarse_offset_ns;
 };
 
-/* Join r and d, estimate the clocks; -1 with a message if nothing joins. */
+/*
+ * Join r and d, estimate the clocks; -1 with a message in err if nothing
+ * joins or memory ran out, and then m holds nothing to free.
+ */
 int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 		char *err, size_t errlen);
 void merge_free(struct merged *m);
@@ -254,10 +257,5 @@ int devview_load(const char *cmd, const char *host_file, const char *device_file
 
 /* timeline.c */
 int timeline_svg(FILE *f, const struct merged *m, size_t skip, size_t count);
-
-/* subcommands */
-int cmd_record(int argc, char **argv);
-int cmd_merge(int argc, char **argv);
-int cmd_timeline(int argc, char **argv);
 
 #endif

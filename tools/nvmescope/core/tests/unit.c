@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * nvmescope-unit - unit tests of the parts that need no kernel: the
- * /proc/interrupts, CPU list and queue name parsers, the histogram
+ * option value parsers, the /proc/interrupts, CPU list and queue name
+ * parsers, the histogram
  * percentiles, the JSON writer, and the per-queue views (doorbells, poll
  * queues).  Prints "ok - ..." / "not ok - ..." lines like the rest of the
  * test suite.
@@ -12,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hist.h"
-#include "json.h"
-#include "procfs.h"
-#include "view.h"
+#include "core/hist.h"
+#include "core/json.h"
+#include "core/parse.h"
+#include "core/procfs.h"
+#include "core/view.h"
 
 static int failed;
 
@@ -39,6 +41,74 @@ static void check_str(const char *got, const char *want, const char *what)
 }
 
 /* ------------------------------------------------------------ parsers */
+
+static void test_parse_seconds(void)
+{
+	static const char *const bad[] = {
+		"", "0", "0.001", "-1", "+1", " 1", "1 ", "1s", "5m", "abc", ".",
+		"nan", "inf", "0x1p3", "86401", "1e400", "1,5",
+	};
+	char what[64];
+	double v = -1;
+	size_t i;
+
+	check(!parse_seconds("1", &v) && v == 1, "seconds: '1'");
+	check(!parse_seconds("0.5", &v) && v == 0.5, "seconds: '0.5'");
+	check(!parse_seconds(".25", &v) && v == 0.25, "seconds: '.25'");
+	check(!parse_seconds("0.01", &v) && v == 0.01, "seconds: '0.01', the shortest");
+	check(!parse_seconds("86400", &v) && v == 86400, "seconds: '86400', a day, the longest");
+	check(!parse_seconds("2e-2", &v) && v == 0.02, "seconds: '2e-2'");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = -1;
+		snprintf(what, sizeof(what), "seconds: '%s' is rejected", bad[i]);
+		check(parse_seconds(bad[i], &v) < 0 && v == -1, what);
+	}
+}
+
+static void test_parse_number(void)
+{
+	static const char *const bad[] = {
+		"", "-1", "+1", " 1", "1 ", "1k", "abc", "0x", "08", "65536",
+		"99999999999999999999999",
+	};
+	char what[64];
+	long v = -1;
+	size_t i;
+
+	check(!parse_number("0", 0, 65535, &v) && v == 0, "number: '0'");
+	check(!parse_number("65535", 0, 65535, &v) && v == 65535, "number: '65535', the max");
+	check(!parse_number("0x10", 0, 65535, &v) && v == 16, "number: '0x10' is hex");
+	check(!parse_number("010", 0, 65535, &v) && v == 8, "number: '010' is octal, as in C");
+	check(parse_number("0", 1, 10, &v) < 0, "number: below the min is rejected");
+	check(!parse_number("1000000000", 1, NS_COUNT_MAX, &v) && v == NS_COUNT_MAX,
+	      "number: a count of 10^9");
+	check(parse_number("1000000001", 1, NS_COUNT_MAX, &v) < 0,
+	      "number: a count over 10^9 is rejected");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = -1;
+		snprintf(what, sizeof(what), "number: '%s' is rejected", bad[i]);
+		check(parse_number(bad[i], 0, 65535, &v) < 0 && v == -1, what);
+	}
+}
+
+static void test_parse_opcode_driver(void)
+{
+	enum ns_driver d = NS_DRIVER_TNVME;
+	int op = -1;
+
+	check(!parse_opcode("read", &op) && op == 0x02, "opcode: read is 0x02");
+	check(!parse_opcode("write", &op) && op == 0x01, "opcode: write is 0x01");
+	check(!parse_opcode("flush", &op) && op == 0x00, "opcode: flush is 0x00");
+	check(!parse_opcode("0x80", &op) && op == 0x80, "opcode: a number");
+	op = -1;
+	check(parse_opcode("256", &op) < 0 && parse_opcode("READ", &op) < 0 &&
+	      parse_opcode("-1", &op) < 0 && parse_opcode("", &op) < 0 && op == -1,
+	      "opcode: 256, READ, -1 and '' are rejected");
+	check(!parse_driver("nvme", &d) && d == NS_DRIVER_NVME, "driver: nvme");
+	check(!parse_driver("tnvme", &d) && d == NS_DRIVER_TNVME, "driver: tnvme");
+	check(parse_driver("nvme0", &d) < 0 && parse_driver("", &d) < 0 && d == NS_DRIVER_TNVME,
+	      "driver: nvme0 and '' are rejected");
+}
 
 static void test_cpulist(void)
 {
@@ -532,35 +602,40 @@ static void test_poll_step_names(void)
 }
 
 /*
- * A poll queue's view: polls, empty polls, CQEs per poll that reaped; and
- * with the stock driver, which has no poll event, unknown rather than 0.
+ * A poll queue's sample (queue 5, CPU 2 submits and polls): 6000 polls
+ * in the interval, 5800 of them empty, 120 that reaped 300 CQEs.
  */
+static struct queue_sample poll_q;	/* big (per-CPU arrays): not on the stack */
+
+static void poll_queue_sample(struct queue_sample *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ctrl = 0;
+	s->qid = 5;
+	s->type = NS_QTYPE_POLL;
+	s->type_from = NS_QTYPE_FROM_DEBUGFS;
+	s->poll_events = true;
+	s->total.rq_end = 300;
+	s->total.cqe = 300;
+	s->total.poll = 6000;
+	s->total.poll_empty = 5800;
+	s->total.poll_cqes = 280;
+	s->total.poll_batches = 120;
+	s->total.poll_reaped = 300;
+	s->total.cq_doorbell = 120;
+	s->total.cq_doorbell_cqes = 300;
+	s->sq_write_by_cpu[2] = 300;
+	s->poll_by_cpu[2] = 6000;
+}
+
+/* A poll queue's view: polls, empty polls, CQEs per poll that reaped. */
 static void test_view_poll_queue(void)
 {
-	static struct queue_sample q;	/* big (per-CPU arrays): not on the stack */
 	struct queue_view v;
-	struct cpuset cpus;
-	char note[256];
 	char *s;
 
-	memset(&q, 0, sizeof(q));
-	q.ctrl = 0;
-	q.qid = 5;
-	q.type = NS_QTYPE_POLL;
-	q.type_from = NS_QTYPE_FROM_DEBUGFS;
-	q.poll_events = true;
-	q.total.rq_end = 300;
-	q.total.cqe = 300;
-	q.total.poll = 6000;
-	q.total.poll_empty = 5800;
-	q.total.poll_cqes = 280;
-	q.total.poll_batches = 120;
-	q.total.poll_reaped = 300;
-	q.total.cq_doorbell = 120;
-	q.total.cq_doorbell_cqes = 300;
-	q.sq_write_by_cpu[2] = 300;
-	q.poll_by_cpu[2] = 6000;
-	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 2.0);
+	poll_queue_sample(&poll_q);
+	queue_view_make(&v, NS_DRIVER_TNVME, &poll_q, &poll_q, 2.0);
 	check(v.type == NS_QTYPE_POLL && v.polls_ps == 3000 && v.empty_polls_ps == 2900,
 	      "view: poll queue: polls and empty polls per second");
 	check(fabs(v.empty_polls_pct - 100.0 * 5800 / 6000) < 1e-9,
@@ -570,7 +645,7 @@ static void test_view_poll_queue(void)
 	      "view: poll queue: no interrupt, CQE/IRQ unknown");
 	check(cpuset_has(&v.poll_cpus, 2) && !v.cpu_mismatch,
 	      "view: poll queue: the polling CPUs, no CPU mismatch");
-	s = view_json(NS_DRIVER_TNVME, &q, 2.0);
+	s = view_json(NS_DRIVER_TNVME, &poll_q, 2.0);
 	check_has(s, "\"qid\":5,\"queue_type\":\"poll\",\"queue_type_from\":\"debugfs\",",
 		  "json: queue_type poll after qid");
 	check_has(s, "\"polls_per_s\":3000.000,\"empty_polls_per_s\":2900.000,\"empty_polls_pct\":96.667,"
@@ -583,39 +658,55 @@ static void test_view_poll_queue(void)
 	check_has(s, "\"poll\":6000,\"poll_empty\":5800,\"poll_cqes\":280,\"poll_batches\":120,"
 		  "\"poll_reaped\":300,", "json: events.poll*");
 	free(s);
+}
+
+/* An idle poll queue, then the same queue as an interrupt queue. */
+static void test_view_poll_queue_idle(void)
+{
+	struct queue_view v;
+	char *s;
 
 	/* no poll in the interval: rates 0, ratios unknown */
-	memset(&q.total, 0, sizeof(q.total));
-	memset(q.poll_by_cpu, 0, sizeof(q.poll_by_cpu));
-	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	poll_queue_sample(&poll_q);
+	memset(&poll_q.total, 0, sizeof(poll_q.total));
+	memset(poll_q.poll_by_cpu, 0, sizeof(poll_q.poll_by_cpu));
+	queue_view_make(&v, NS_DRIVER_TNVME, &poll_q, &poll_q, 1.0);
 	check(v.polls_ps == 0 && isnan(v.empty_polls_pct) && isnan(v.cqes_per_poll),
 	      "view: idle poll queue: 0 polls, no empty share, no CQEs per poll");
 
 	/* an interrupt queue keeps its irq keys and has no polls */
-	q.type = NS_QTYPE_IRQ;
-	q.total.irq = 4;
-	q.total.cqe = 8;
-	s = view_json(NS_DRIVER_TNVME, &q, 1.0);
+	poll_q.type = NS_QTYPE_IRQ;
+	poll_q.total.irq = 4;
+	poll_q.total.cqe = 8;
+	s = view_json(NS_DRIVER_TNVME, &poll_q, 1.0);
 	check_has(s, "\"queue_type\":\"interrupt\",", "json: queue_type interrupt");
 	check_has(s, "\"sq_doorbell-irq\":{", "json: interrupt queue: sq_doorbell-irq");
 	check_has(s, "\"polls_per_s\":0.000,\"empty_polls_per_s\":0.000,\"empty_polls_pct\":null,"
 		  "\"cqes_per_poll\":null,", "json: interrupt queue: no polls");
 	free(s);
+}
+
+/* With the stock driver, which has no poll event: unknown rather than 0. */
+static void test_view_poll_queue_nvme(void)
+{
+	struct queue_view v;
+	char *s;
 
 	/*
 	 * The stock driver has no event for a poll: unknown, never 0, even
 	 * though the counters (which it never fills) are 0.
 	 */
-	q.type = NS_QTYPE_POLL;
-	q.poll_events = false;
-	memset(&q.total, 0, sizeof(q.total));
-	q.total.rq_end = 50;
-	q.total.cqe = 50;
-	queue_view_make(&v, NS_DRIVER_NVME, &q, &q, 1.0);
+	poll_queue_sample(&poll_q);
+	memset(poll_q.poll_by_cpu, 0, sizeof(poll_q.poll_by_cpu));
+	poll_q.poll_events = false;
+	memset(&poll_q.total, 0, sizeof(poll_q.total));
+	poll_q.total.rq_end = 50;
+	poll_q.total.cqe = 50;
+	queue_view_make(&v, NS_DRIVER_NVME, &poll_q, &poll_q, 1.0);
 	check(!v.poll_visible && isnan(v.polls_ps) && isnan(v.empty_polls_ps) &&
 	      isnan(v.empty_polls_pct) && isnan(v.cqes_per_poll),
 	      "view: --driver nvme: poll numbers unknown");
-	s = view_json(NS_DRIVER_NVME, &q, 1.0);
+	s = view_json(NS_DRIVER_NVME, &poll_q, 1.0);
 	check_has(s, "\"polls_per_s\":null,\"empty_polls_per_s\":null,\"empty_polls_pct\":null,"
 		  "\"cqes_per_poll\":null,", "json: --driver nvme: poll rates null");
 	check_has(s, "\"poll_cpus\":null", "json: --driver nvme: poll_cpus null");
@@ -626,8 +717,14 @@ static void test_view_poll_queue(void)
 		  "json: --driver nvme poll queue: sq_doorbell-poll null");
 	free(s);
 	/* tnvme without the event (an older tnvme.ko): unknown too */
-	queue_view_make(&v, NS_DRIVER_TNVME, &q, &q, 1.0);
+	queue_view_make(&v, NS_DRIVER_TNVME, &poll_q, &poll_q, 1.0);
 	check(isnan(v.polls_ps), "view: tnvme without tnvme_poll attached: polls unknown");
+}
+
+static void test_poll_queue_note(void)
+{
+	struct cpuset cpus;
+	char note[256];
 
 	cpulist_parse("0,2", &cpus);
 	poll_queue_note(note, sizeof(note), &cpus);
@@ -682,6 +779,9 @@ static void test_losses(void)
 
 int main(void)
 {
+	test_parse_seconds();
+	test_parse_number();
+	test_parse_opcode_driver();
 	test_cpulist();
 	test_queue_names();
 	test_proc_interrupts();
@@ -693,6 +793,9 @@ int main(void)
 	test_queue_types();
 	test_poll_step_names();
 	test_view_poll_queue();
+	test_view_poll_queue_idle();
+	test_view_poll_queue_nvme();
+	test_poll_queue_note();
 	test_losses();
 	printf("# %d failed\n", failed);
 	return failed ? 1 : 0;

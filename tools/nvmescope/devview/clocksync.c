@@ -46,7 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devview.h"
+#include "devview/devview.h"
 
 #define WINDOW_S 0.25
 #define MAX_WINDOWS 64
@@ -318,28 +318,27 @@ static void piecewise(struct csync *c, double b, const bool *use, double span,
 	*hi = overdraw < 0 ? overdraw : widest;
 }
 
-int cs_solve(struct csync *c)
+/* Both an upper and a lower bound: without them there is no band. */
+static bool have_both_sides(const struct csync *c)
 {
-	bool *use;
-	double b = 0, lo, hi, span;
 	bool have_up = false, have_lo = false;
-	int64_t gmax;
 	size_t i;
 
-	c->solved = false;
-	memset(c->used, 0, sizeof(c->used));
-	c->dropped_soft = 0;
 	for (i = 0; i < c->n; i++) {
 		if (is_upper(c->p[i].kind))
 			have_up = true;
 		else
 			have_lo = true;
 	}
-	if (!have_up || !have_lo)
-		return -1;
-	use = calloc(c->n, sizeof(*use));
-	if (!use)
-		return -1;
+	return have_up && have_lo;
+}
+
+/* The origins (base, g0) and the guest time the pairs span, in seconds. */
+static double set_origin(struct csync *c)
+{
+	int64_t gmax;
+	size_t i;
+
 	c->base = c->p[0].d;
 	c->g0 = gmax = c->p[0].g;
 	for (i = 0; i < c->n; i++) {
@@ -348,8 +347,15 @@ int cs_solve(struct csync *c)
 		if (c->p[i].g > gmax)
 			gmax = c->p[i].g;
 	}
-	span = (double)(gmax - c->g0) / 1e9;
-	c->span_s = span;
+	c->span_s = (double)(gmax - c->g0) / 1e9;
+	return c->span_s;
+}
+
+/* The drift (ns per s), choosing the bounds to use on the way. */
+static double solve_slope(struct csync *c, bool *use, double span)
+{
+	double b = 0, lo, hi;
+	size_t i;
 
 	/* 1. the hard bounds alone give the drift */
 	for (i = 0; i < c->n; i++)
@@ -385,6 +391,25 @@ int cs_solve(struct csync *c)
 		if (window_slope(c, use, span, &b) && width(c, b, use) >= 0)
 			break;
 	}
+	return b;
+}
+
+int cs_solve(struct csync *c)
+{
+	double b, lo, hi, span;
+	bool *use;
+	size_t i;
+
+	c->solved = false;
+	memset(c->used, 0, sizeof(c->used));
+	c->dropped_soft = 0;
+	if (!have_both_sides(c))
+		return -1;
+	use = calloc(c->n, sizeof(*use));
+	if (!use)
+		return -1;
+	span = set_origin(c);
+	b = solve_slope(c, use, span);
 	band(c, b, use, &lo, &hi);
 	c->piecewise = false;
 	c->npw = 0;

@@ -33,9 +33,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "collect.h"
-#include "hist.h"
-#include "view.h"
+#include "live/collect.h"
+#include "core/hist.h"
+#include "core/view.h"
 #include "nvmescope.skel.h"
 
 struct collector {
@@ -276,18 +276,12 @@ static bool prog_wanted(const struct collector *c, const char *name)
 	return !strncmp(name, "nvme_", 5);
 }
 
-int collector_open(struct collector **out, const struct options *o,
-		   enum collect_mode mode, cmd_handler on_cmd, void *ctx)
+/*
+ * What must hold before anything is loaded, each with its own exit code:
+ * the privileges, the kernel's BTF, the driver.
+ */
+static int check_system(const struct options *o)
 {
-	struct proc_interrupts pi = { 0 };
-	struct nvme_queues qs = { 0 };
-	struct bpf_program *prog;
-	struct collector *c;
-	char label[32];
-	int err, ret = EXIT_FAILURE_RUNTIME;
-
-	*out = NULL;
-	libbpf_set_print(o->verbose ? libbpf_print : libbpf_silent);
 	if (!may_load_bpf()) {
 		print_error("loading BPF programs needs root (or CAP_BPF and CAP_PERFMON)");
 		return EXIT_PERMISSION;
@@ -309,53 +303,52 @@ int collector_open(struct collector **out, const struct options *o,
 			print_error("the nvme driver is not loaded (no /sys/module/nvme_core)");
 		return EXIT_NO_DRIVER;
 	}
-	if (proc_interrupts_read(&pi) || nvme_queues_discover(&pi, &qs)) {
-		print_error("cannot read /proc/interrupts");
-		goto fail;
-	}
+	return EXIT_OK;
+}
+
+/* -C and -q name a controller and a queue that exist. */
+static int check_filters(const struct options *o, const struct nvme_queues *qs)
+{
 	if (o->ctrl >= 0 && !controller_exists(o->driver, o->ctrl)) {
+		char label[32];
+
 		ctrl_label(o->driver, o->ctrl, label, sizeof(label));
 		print_error("no controller %s (see /sys/class/%s)", label, driver_name(o->driver));
-		ret = EXIT_NOT_FOUND;
-		goto fail;
+		return EXIT_NOT_FOUND;
 	}
-	if (o->qid >= 0 && !queue_exists(&qs, o->driver, o->ctrl, o->qid)) {
+	if (o->qid >= 0 && !queue_exists(qs, o->driver, o->ctrl, o->qid)) {
 		print_error("no queue %d on %s controller%s (see /proc/interrupts)",
 			o->qid, driver_name(o->driver), o->ctrl >= 0 ? "" : "s");
-		ret = EXIT_NOT_FOUND;
-		goto fail;
+		return EXIT_NOT_FOUND;
 	}
+	return EXIT_OK;
+}
 
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		goto fail;
-	c->driver = o->driver;
-	c->mode = mode;
-	c->irq_events = o->irq_events;
-	c->on_cmd = on_cmd;
-	c->ctx = ctx;
-	err = libbpf_num_possible_cpus();
-	c->ncpus = err > 0 ? err : 1;
-	*out = c;
+/* Open the skeleton, set its filters and map sizes, load what is wanted. */
+static int load_programs(struct collector *c, const struct options *o,
+			 const struct nvme_queues *qs)
+{
+	struct bpf_program *prog;
+	int err;
 
 	c->skel = nvmescope_bpf__open();
 	if (!c->skel) {
 		print_error("cannot open the BPF object (-v shows libbpf's messages)");
-		goto fail_close;
+		return -1;
 	}
-	c->skel->rodata->trace_mode = mode == COLLECT_TRACE;
+	c->skel->rodata->trace_mode = c->mode == COLLECT_TRACE;
 	c->skel->rodata->filter_ctrl = o->ctrl;
 	c->skel->rodata->filter_qid = o->qid;
 	c->skel->rodata->filter_opcode = o->opcode;
 	c->skel->rodata->watched_driver = o->driver;
 	for (unsigned int i = 0; i < 16; i++)
 		c->skel->rodata->nvme_lba_shift[i] = nvme_lba_shift_of(NS_DRIVER_NVME, i);
-	if (mode == COLLECT_TRACE)
+	if (c->mode == COLLECT_TRACE)
 		bpf_map__set_max_entries(c->skel->maps.events, 8 << 20);
-	err = size_maps(c, o, &qs);
+	err = size_maps(c, o, qs);
 	if (err) {
 		print_error("cannot size the BPF maps: %s", strerror(-err));
-		goto fail_close;
+		return -1;
 	}
 	bpf_object__for_each_program(prog, c->skel->obj)
 		bpf_program__set_autoload(prog, prog_wanted(c, bpf_program__name(prog)));
@@ -364,20 +357,40 @@ int collector_open(struct collector **out, const struct options *o,
 	if (err) {
 		print_error("cannot load the BPF programs: %s (-v shows libbpf's messages)",
 			strerror(-err));
-		goto fail_close;
+		return -1;
 	}
-	err = watch_irqs(c, o, &qs);
+	err = watch_irqs(c, o, qs);
 	if (err) {
 		print_error("cannot remember the queues' interrupts: %s", strerror(-err));
-		goto fail_close;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * An event the loaded tnvme.ko may lack without harm: lab 10's
+ * tnvme_sq_level (a student's module before the exercise still has the
+ * seven steps; SQ_USED shows "-") and tnvme_poll (a module from before
+ * poll queues has none to poll; the poll counts show as unknown).
+ */
+static bool optional_event(const char *prog_name)
+{
+	return !strcmp(prog_name, "tnvme_sq_level") || !strcmp(prog_name, "tnvme_poll");
+}
+
+/* Attach every loaded program: EXIT_OK or an exit code (printed). */
+static int attach_programs(struct collector *c)
+{
+	struct bpf_program *prog;
+
 	bpf_object__for_each_program(prog, c->skel->obj) {
+		const char *name = bpf_program__name(prog);
 		struct bpf_link *link;
 
 		if (!bpf_program__autoload(prog))
 			continue;
 		link = bpf_program__attach(prog);
-		if (!link && errno == EINVAL && strstr(bpf_program__name(prog), "doorbell")) {
+		if (!link && errno == EINVAL && strstr(name, "doorbell")) {
 			/*
 			 * The kernel refuses a raw tracepoint program that
 			 * reads more arguments than the event has: the
@@ -386,56 +399,90 @@ int collector_open(struct collector **out, const struct options *o,
 			 */
 			print_error("cannot attach %s: the loaded tnvme module is older than nvmescope (no mmio argument): rebuild and reload it",
 				bpf_program__section_name(prog));
-			ret = EXIT_FAILURE_RUNTIME;
-			goto fail_close;
+			return EXIT_FAILURE_RUNTIME;
 		}
-		if (!link && errno == ENOENT &&
-		    !strcmp(bpf_program__name(prog), "tnvme_sq_level"))
-			/*
-			 * Optional: a tnvme.ko without lab 10's event (a
-			 * student's, before the exercise) still has the seven
-			 * steps; SQ_USED shows "-" then.
-			 */
+		if (!link && errno == ENOENT && optional_event(name))
 			continue;
-		if (!link && errno == ENOENT &&
-		    !strcmp(bpf_program__name(prog), "tnvme_poll"))
-			/*
-			 * Optional too: a tnvme.ko from before poll queues has
-			 * none to poll.  The poll counts show as unknown.
-			 */
-			continue;
-		if (link && !strcmp(bpf_program__name(prog), "tnvme_poll"))
-			c->poll_events = true;
 		if (!link) {
+			int e = errno;	/* print_error() may change errno */
+
 			print_error("cannot attach %s: %s (-v shows libbpf's messages)",
-				bpf_program__section_name(prog), strerror(errno));
-			ret = errno == ENOENT ? EXIT_NO_DRIVER : EXIT_FAILURE_RUNTIME;
-			goto fail_close;
+				bpf_program__section_name(prog), strerror(e));
+			return e == ENOENT ? EXIT_NO_DRIVER : EXIT_FAILURE_RUNTIME;
 		}
+		if (!strcmp(name, "tnvme_poll"))
+			c->poll_events = true;
 		if (c->nlinks < sizeof(c->links) / sizeof(c->links[0]))
 			c->links[c->nlinks++] = link;
 	}
+	return EXIT_OK;
+}
+
+/* Load and attach; then the interrupt baseline and the ring buffer. */
+static int collector_start(struct collector *c, const struct options *o,
+			   const struct nvme_queues *qs)
+{
+	int ret;
+
+	if (load_programs(c, o, qs))
+		return EXIT_FAILURE_RUNTIME;
+	ret = attach_programs(c);
+	if (ret)
+		return ret;
 	/* interrupts count from here, as the programs' events do */
 	if (proc_interrupts_read(&c->irq_base)) {
 		print_error("cannot read /proc/interrupts");
-		goto fail_close;
+		return EXIT_FAILURE_RUNTIME;
 	}
-	if (mode == COLLECT_TRACE) {
+	if (c->mode == COLLECT_TRACE) {
 		c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events),
 					 handle_record, c, NULL);
 		if (!c->rb) {
 			print_error("cannot open the ring buffer: %s", strerror(errno));
-			goto fail_close;
+			return EXIT_FAILURE_RUNTIME;
 		}
 	}
-	nvme_queues_free(&qs);
-	proc_interrupts_free(&pi);
 	return EXIT_OK;
+}
 
-fail_close:
-	collector_close(c);
+int collector_open(struct collector **out, const struct options *o,
+		   enum collect_mode mode, cmd_handler on_cmd, void *ctx)
+{
+	struct proc_interrupts pi = { 0 };
+	struct nvme_queues qs = { 0 };
+	struct collector *c;
+	int ncpus, ret;
+
 	*out = NULL;
-fail:
+	libbpf_set_print(o->verbose ? libbpf_print : libbpf_silent);
+	ret = check_system(o);
+	if (ret)
+		return ret;
+	if (proc_interrupts_read(&pi) || nvme_queues_discover(&pi, &qs)) {
+		print_error("cannot read /proc/interrupts");
+		ret = EXIT_FAILURE_RUNTIME;
+		goto out;
+	}
+	ret = check_filters(o, &qs);
+	if (ret)
+		goto out;
+	ret = EXIT_FAILURE_RUNTIME;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto out;
+	c->driver = o->driver;
+	c->mode = mode;
+	c->irq_events = o->irq_events;
+	c->on_cmd = on_cmd;
+	c->ctx = ctx;
+	ncpus = libbpf_num_possible_cpus();
+	c->ncpus = ncpus > 0 ? ncpus : 1;
+	ret = collector_start(c, o, &qs);
+	if (ret)
+		collector_close(c);
+	else
+		*out = c;
+out:
 	nvme_queues_free(&qs);
 	proc_interrupts_free(&pi);
 	return ret;
@@ -565,7 +612,6 @@ static int sample_irqs(struct collector *c, struct sample *s, size_t *cap)
 	struct proc_interrupts now = { 0 };
 	uint64_t by_cpu[NS_MAX_CPUS];
 	struct queue_sample *q;
-	uint64_t total;
 	size_t i;
 
 	if (c->irq_events)
@@ -573,6 +619,8 @@ static int sample_irqs(struct collector *c, struct sample *s, size_t *cap)
 	if (proc_interrupts_read(&now))
 		return -1;
 	for (i = 0; i < c->nirqs; i++) {
+		uint64_t total;
+
 		memset(by_cpu, 0, sizeof(by_cpu));
 		total = proc_interrupts_delta(&c->irq_base, &now, c->irqs[i].irq, by_cpu);
 		if (!total)
@@ -599,14 +647,14 @@ static void sample_types(struct collector *c, struct sample *s)
 {
 	unsigned int qc = c->skel->rodata->qid_count;
 	enum ns_qtype_from from;
-	size_t i, slot;
+	size_t i;
 
 	for (i = 0; i < s->n; i++) {
 		struct queue_sample *q = &s->q[i];
 		enum ns_qtype sys = NS_QTYPE_UNKNOWN;
 		enum ns_qtype_from sys_from = NS_QTYPE_FROM_NONE;
+		size_t slot = (size_t)q->ctrl * qc + q->qid;
 
-		slot = (size_t)q->ctrl * qc + q->qid;
 		if (slot < c->nslots) {
 			sys = c->slot_type[slot];
 			sys_from = c->slot_type_from[slot];
@@ -617,14 +665,67 @@ static void sample_types(struct collector *c, struct sample *s)
 	}
 }
 
+/* One queue slot's per-CPU values (buf: ncpus of them), summed into q. */
+static void add_slot(const struct collector *c, struct queue_sample *q, const char *buf)
+{
+	unsigned int cpu, iv;
+
+	for (cpu = 0; cpu < c->ncpus; cpu++) {
+		const struct ns_queue_stats *st =
+			(const struct ns_queue_stats *)(buf + cpu * c->value_size);
+		const struct ns_counters *cv = &st->c;
+		unsigned int cs = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
+
+		add_counters(&q->total, cv);
+		q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
+		if (c->driver == NS_DRIVER_TNVME) {
+			q->irq_by_cpu[cs] += cv->irq;
+			q->poll_by_cpu[cs] += cv->poll;
+		}
+		if (c->irq_events) {
+			q->hardirq_by_cpu[cs] += cv->hardirq;
+			if (c->driver == NS_DRIVER_NVME)
+				q->irq_by_cpu[cs] += cv->hardirq;
+		}
+		for (iv = 0; iv < NS_IV_COUNT; iv++)
+			if (st->hist[iv].count)
+				hist_add(&q->hist[iv], &st->hist[iv]);
+	}
+}
+
+/* A queue is shown once it had an event, on any CPU. */
+static bool slot_seen(const struct collector *c, const char *buf)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < c->ncpus; cpu++)
+		if (!counters_zero(&((const struct ns_queue_stats *)
+				     (buf + cpu * c->value_size))->c))
+			return true;
+	return false;
+}
+
+/* The drop counters, summed over CPUs (dv: room for ncpus values). */
+static void sample_drops(const struct collector *c, struct sample *s, __u64 *dv)
+{
+	int dfd = bpf_map__fd(c->skel->maps.drops);
+	unsigned int cpu, i;
+
+	for (i = 0; i < NS_DROP_COUNT; i++) {
+		if (bpf_map_lookup_elem(dfd, &i, dv))
+			continue;
+		for (cpu = 0; cpu < c->ncpus; cpu++)
+			s->drops[i] += dv[cpu];
+	}
+}
+
 int collector_sample(struct collector *c, struct sample *s)
 {
 	char *buf = calloc(c->ncpus, c->value_size);
 	__u64 *dv = calloc(c->ncpus, sizeof(*dv));
 	int sfd = bpf_map__fd(c->skel->maps.stats);
-	int dfd = bpf_map__fd(c->skel->maps.drops);
 	size_t cap = 0;
-	unsigned int cpu, i, slot, iv;
+	unsigned int slot;
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -632,51 +733,19 @@ int collector_sample(struct collector *c, struct sample *s)
 		goto out;
 	s->time_s = now_monotonic();
 	for (slot = 0; slot < c->nslots; slot++) {
-		struct queue_sample *q = NULL;
-		bool seen = false;
+		struct queue_sample *q;
 
-		if (bpf_map_lookup_elem(sfd, &slot, buf))
-			continue;
-		/* a queue is shown once it had an event */
-		for (cpu = 0; cpu < c->ncpus && !seen; cpu++)
-			seen = !counters_zero(&((const struct ns_queue_stats *)
-						(buf + cpu * c->value_size))->c);
-		if (!seen)
+		if (bpf_map_lookup_elem(sfd, &slot, buf) || !slot_seen(c, buf))
 			continue;
 		q = sample_queue(s, &cap, c->slot_ctrl[slot], c->slot_qid[slot]);
 		if (!q)
 			goto out;
-		for (cpu = 0; cpu < c->ncpus; cpu++) {
-			const struct ns_queue_stats *st =
-				(const struct ns_queue_stats *)(buf + cpu * c->value_size);
-			const struct ns_counters *cv = &st->c;
-			unsigned int cs = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
-
-			add_counters(&q->total, cv);
-			q->sq_write_by_cpu[cs] += cv->sq_write + (c->driver == NS_DRIVER_NVME ? cv->rq_start : 0);
-			if (c->driver == NS_DRIVER_TNVME) {
-				q->irq_by_cpu[cs] += cv->irq;
-				q->poll_by_cpu[cs] += cv->poll;
-			}
-			if (c->irq_events) {
-				q->hardirq_by_cpu[cs] += cv->hardirq;
-				if (c->driver == NS_DRIVER_NVME)
-					q->irq_by_cpu[cs] += cv->hardirq;
-			}
-			for (iv = 0; iv < NS_IV_COUNT; iv++)
-				if (st->hist[iv].count)
-					hist_add(&q->hist[iv], &st->hist[iv]);
-		}
+		add_slot(c, q, buf);
 	}
 	if (sample_irqs(c, s, &cap))
 		goto out;
 	sample_types(c, s);
-	for (i = 0; i < NS_DROP_COUNT; i++) {
-		if (bpf_map_lookup_elem(dfd, &i, dv))
-			continue;
-		for (cpu = 0; cpu < c->ncpus; cpu++)
-			s->drops[i] += dv[cpu];
-	}
+	sample_drops(c, s, dv);
 	misses_of_programs(c, s);
 	if (s->n)
 		qsort(s->q, s->n, sizeof(s->q[0]), cmp_queue_sample);

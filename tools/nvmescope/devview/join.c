@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devview.h"
+#include "devview/devview.h"
 
 #define PROBE 256	/* guest commands tried for each starting place */
 
@@ -310,38 +310,34 @@ static void fill_cmd(struct merged *m, struct mcmd *mc, const struct hcmd *h,
 
 /* ------------------------------------------------------------ build */
 
-int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
-		char *err, size_t errlen)
+/* Both sides' commands by queue: gq by guest index, dq by device index. */
+static int group_by_queue(struct merged *m, const struct hrec *r, const struct dlog *d,
+			  struct idx *gq, struct idx *dq, size_t nq)
 {
-	struct idx *gq = NULL, *dq = NULL, runs = { 0 };
-	size_t *match = NULL, nq = 0, i, j, n = 0;
-	int ret = -1;
+	size_t i;
 
-	memset(m, 0, sizeof(*m));
-	cs_init(&m->cs);
-	m->have_coarse = r->have_coarse;
-	m->coarse_offset_ns = r->coarse_offset_ns;
-	m->device = d->n;
-
-	/* group both sides by queue */
-	for (i = 0; i < r->n; i++)
-		if (r->cmd[i].qid + 1u > nq)
-			nq = r->cmd[i].qid + 1u;
-	gq = calloc(nq ? nq : 1, sizeof(*gq));
-	dq = calloc(nq ? nq : 1, sizeof(*dq));
-	match = calloc(r->n ? r->n : 1, sizeof(*match));
-	if (!gq || !dq || !match)
-		goto out;
 	for (i = 0; i < r->n; i++) {
 		if (!r->cmd[i].ts[NS_STEP_SQ_WRITE])
 			continue;
 		m->guest++;
 		if (idx_push(&gq[r->cmd[i].qid], i))
-			goto out;
+			return -1;
 	}
 	for (i = 0; i < d->n; i++)
 		if (d->cmd[i].sqid < nq && idx_push(&dq[d->cmd[i].sqid], i))
-			goto out;
+			return -1;
+	return 0;
+}
+
+/*
+ * Queue by queue, each guest command's device command: match[guest
+ * index] = device index + 1, 0 = none.
+ */
+static int join_queues(struct merged *m, const struct hrec *r, const struct dlog *d,
+		       struct idx *gq, const struct idx *dq, size_t nq, size_t *match)
+{
+	size_t i, j;
+
 	sort_base = r->cmd;
 	for (i = 0; i < nq; i++) {
 		struct walk w = { .r = r, .d = d, .g = &gq[i], .dv = &dq[i] };
@@ -358,7 +354,7 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 		w.window = maxslot ? maxslot : 1;
 		w.match = calloc(gq[i].n, sizeof(*w.match));
 		if (!w.match)
-			goto out;
+			return -1;
 		k = dq[i].n ? align(&w, &gstart, m) : -1;
 		if (k >= 0) {
 			memset(w.match, 0, gq[i].n * sizeof(*w.match));
@@ -368,8 +364,17 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 			match[gq[i].v[j]] = w.match[j];
 		free(w.match);
 	}
+	return 0;
+}
 
-	/* the clocks, from every joined command */
+/* The clock bounds (clocksync.c) from every joined command. */
+static int add_clock_bounds(struct merged *m, const struct hrec *r, const struct dlog *d,
+			    const size_t *match)
+{
+	struct idx runs = { 0 };
+	size_t i;
+	int ret = -1;
+
 	for (i = 0; i < r->n; i++) {
 		const struct hcmd *h = &r->cmd[i];
 		const struct dcmd *c;
@@ -388,8 +393,9 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 		if (h->ts[NS_STEP_IRQ] && idx_push(&runs, i))
 			goto out;
 	}
-	/* interrupts: the first CQE each handler run reaped */
-	qsort(runs.v, runs.n, sizeof(size_t), cmp_irq_run);
+	/* interrupts: the first CQE each handler run reaped (qsort wants non-NULL) */
+	if (runs.n)
+		qsort(runs.v, runs.n, sizeof(size_t), cmp_irq_run);
 	for (i = 0; i < runs.n; i++) {
 		const struct hcmd *h = &r->cmd[runs.v[i]], *p = i ? &r->cmd[runs.v[i - 1]] : NULL;
 
@@ -397,29 +403,50 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 			continue;
 		cs_add(&m->cs, CS_IRQ, h->ts[NS_STEP_IRQ], d->cmd[match[runs.v[i]] - 1].t[D_IRQ]);
 	}
-	if (cs_solve(&m->cs)) {
-		snprintf(err, errlen, "no command could be joined (%zu guest, %zu device commands): "
-			 "are both files from the same run?", m->guest, d->n);
-		goto out;
-	}
+	ret = 0;
+out:
+	free(runs.v);
+	return ret;
+}
 
-	/* the joined commands on the device clock */
+/* A joined command's intervals and device time, into its queue's lists. */
+static int add_intervals(struct mqueue *q, const struct mcmd *mc)
+{
+	unsigned int s;
+
+	for (s = 0; s < M_IV_COUNT; s++)
+		if (mc->t[s] && mc->t[s + 1])
+			if (push_double(&q->iv[s], &q->niv[s],
+					(double)(mc->t[s + 1] - mc->t[s])))
+				return -1;
+	if (mc->t[M_SQ_DOORBELL] && mc->t[M_IRQ] &&
+	    push_double(&q->devtime, &q->ndevtime,
+			(double)(mc->t[M_IRQ] - mc->t[M_SQ_DOORBELL])))
+		return -1;
+	return 0;
+}
+
+/* The joined commands on the device clock, counted per queue. */
+static int place_joined(struct merged *m, const struct hrec *r, const struct dlog *d,
+			const size_t *match)
+{
+	size_t i, n = 0;
+
 	for (i = 0; i < r->n; i++)
 		n += match[i] != 0;
 	m->cmd = calloc(n ? n : 1, sizeof(*m->cmd));
 	if (!m->cmd)
-		goto out;
+		return -1;
 	for (i = 0; i < r->n; i++) {
 		const struct hcmd *h = &r->cmd[i];
 		struct mqueue *q;
 		struct mcmd *mc;
-		unsigned int s;
 
 		if (!h->ts[NS_STEP_SQ_WRITE])
 			continue;
 		q = queue_of(m, h->qid);
 		if (!q)
-			goto out;
+			return -1;
 		q->guest++;
 		if (!match[i])
 			continue;
@@ -428,40 +455,82 @@ int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
 		q->joined++;
 		if (!mc->causal)
 			m->not_causal++;
-		for (s = 0; s < M_IV_COUNT; s++)
-			if (mc->t[s] && mc->t[s + 1])
-				if (push_double(&q->iv[s], &q->niv[s],
-						(double)(mc->t[s + 1] - mc->t[s])))
-					goto out;
-		if (mc->t[M_SQ_DOORBELL] && mc->t[M_IRQ] &&
-		    push_double(&q->devtime, &q->ndevtime,
-				(double)(mc->t[M_IRQ] - mc->t[M_SQ_DOORBELL])))
-			goto out;
+		if (add_intervals(q, mc))
+			return -1;
 	}
 	m->joined = m->n;
+	return 0;
+}
+
+/* Commands by time, each queue's intervals sorted for the percentiles. */
+static void sort_joined(struct merged *m)
+{
+	size_t i;
+	unsigned int s;
+
 	qsort(m->cmd, m->n, sizeof(*m->cmd), cmp_mcmd);
 	for (i = 0; i < m->nq; i++) {
-		unsigned int s;
-
 		for (s = 0; s < M_IV_COUNT; s++)
 			qsort(m->q[i].iv[s], m->q[i].niv[s], sizeof(double), cmp_double);
 		qsort(m->q[i].devtime, m->q[i].ndevtime, sizeof(double), cmp_double);
 	}
-	/* device commands fetched while the guest was recording */
-	if (m->n) {
-		int64_t from = m->cmd[0].t[M_SQ_WRITE], to = 0;
+}
 
-		for (i = 0; i < m->n; i++)
-			if (m->cmd[i].t[M_CQ_DOORBELL] > to)
-				to = m->cmd[i].t[M_CQ_DOORBELL];
-		for (i = 0; i < d->n; i++)
-			if (d->cmd[i].t[D_FETCH] >= from && d->cmd[i].t[D_FETCH] <= to)
-				m->device_in_window++;
+/* Device commands fetched while the guest was recording. */
+static void count_device_in_window(struct merged *m, const struct dlog *d)
+{
+	int64_t from, to = 0;
+	size_t i;
+
+	if (!m->n)
+		return;
+	from = m->cmd[0].t[M_SQ_WRITE];
+	for (i = 0; i < m->n; i++)
+		if (m->cmd[i].t[M_CQ_DOORBELL] > to)
+			to = m->cmd[i].t[M_CQ_DOORBELL];
+	for (i = 0; i < d->n; i++)
+		if (d->cmd[i].t[D_FETCH] >= from && d->cmd[i].t[D_FETCH] <= to)
+			m->device_in_window++;
+}
+
+int merge_build(struct merged *m, const struct hrec *r, const struct dlog *d,
+		char *err, size_t errlen)
+{
+	struct idx *gq = NULL, *dq = NULL;
+	size_t *match = NULL, nq = 0, i;
+	int ret = -1;
+
+	memset(m, 0, sizeof(*m));
+	cs_init(&m->cs);
+	m->have_coarse = r->have_coarse;
+	m->coarse_offset_ns = r->coarse_offset_ns;
+	m->device = d->n;
+
+	for (i = 0; i < r->n; i++)
+		if (r->cmd[i].qid + 1u > nq)
+			nq = r->cmd[i].qid + 1u;
+	gq = calloc(nq ? nq : 1, sizeof(*gq));
+	dq = calloc(nq ? nq : 1, sizeof(*dq));
+	match = calloc(r->n ? r->n : 1, sizeof(*match));
+	if (!gq || !dq || !match || group_by_queue(m, r, d, gq, dq, nq) ||
+	    join_queues(m, r, d, gq, dq, nq, match) || add_clock_bounds(m, r, d, match))
+		goto out;
+	if (cs_solve(&m->cs)) {
+		snprintf(err, errlen, "no command could be joined (%zu guest, %zu device commands): "
+			 "are both files from the same run?", m->guest, d->n);
+		goto out;
 	}
+	if (place_joined(m, r, d, match))
+		goto out;
+	sort_joined(m);
+	count_device_in_window(m, d);
 	ret = 0;
 out:
 	if (ret && !err[0])
 		snprintf(err, errlen, "out of memory");
+	/* on failure nothing stays allocated: the callers do not merge_free() */
+	if (ret)
+		merge_free(m);
 	for (i = 0; i < nq; i++) {
 		if (gq)
 			free(gq[i].v);
@@ -470,7 +539,6 @@ out:
 	}
 	free(gq);
 	free(dq);
-	free(runs.v);
 	free(match);
 	return ret;
 }

@@ -8,33 +8,13 @@
  * and clocksync.c; this file reads the files and prints.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
-#include "devview.h"
-#include "json.h"
-
-static void usage(FILE *f)
-{
-	fputs(
-"Usage: nvmescope merge [OPTIONS] HOST DEVICE\n"
-"Join the guest's record (HOST: nvmescope record) with QEMU's NVMe trace\n"
-"(DEVICE: labvm --device-trace, OUT/device-trace.log) per command, align the\n"
-"two clocks, and print the clock offset, the seven steps of each command on\n"
-"one clock, and per queue the six intervals between them.\n"
-"\n"
-"  -c, --count N      also print the first N joined commands\n"
-"  -a, --all          also print every joined command\n"
-"  -j, --json         JSON lines (docs/nvmescope-json.md)\n"
-"  -h, --help         this help\n"
-"\n"
-"Example (host machine):\n"
-"  tools/labvm run --device-trace -- sh -c 'tnvme-bind; nvmescope record & ...'\n"
-"  nvmescope merge build/labvm/out/host-trace.log build/labvm/out/device-trace.log\n", f);
-}
+#include "devview/devview.h"
+#include "core/json.h"
 
 int devview_load(const char *cmd, const char *host_file, const char *device_file,
 		 struct hrec *r, struct dlog *d)
@@ -256,13 +236,86 @@ static int cmp_dbl(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void json_summary(const struct merged *m, const struct hrec *r, int64_t t0)
+/* "clock": the offset, its uncertainty and drift, and the bounds used. */
+static void json_clock(struct json *j, const struct merged *m)
 {
 	const struct csync *cs = &m->cs;
-	struct json j;
-	double *all = NULL;
-	size_t nall = 0, i;
 	unsigned int s;
+
+	json_object_begin(j, "clock");
+	json_int(j, "offset_ns", cs->base + (int64_t)llround(cs_offset_at(cs, cs->g0)));
+	json_double(j, "uncertainty_ns", cs->unc_ns);
+	json_double(j, "drift_ppm", cs->b * 1e6);
+	json_double(j, "span_s", cs->span_s);
+	json_bool(j, "consistent", cs->consistent);
+	json_string(j, "model", cs->piecewise ? "piecewise" : "linear");
+	json_int(j, "g0_ns", cs->g0);
+	json_uint(j, "windows", cs->windows);
+	if (m->have_coarse)
+		json_int(j, "coarse_offset_ns", m->coarse_offset_ns);
+	else
+		json_null(j, "coarse_offset_ns");
+	json_object_begin(j, "bounds");
+	for (s = 0; s < CS_KIND_COUNT; s++)
+		json_uint(j, cs_kind_name(s), cs->used[s]);
+	json_uint(j, "irq_dropped", cs->dropped_soft);
+	json_uint(j, "outliers", cs->outliers);
+	json_uint(j, "cq_slot_mismatch", m->cq_slot_mismatch);
+	json_object_end(j);
+	json_object_end(j);
+}
+
+/* "queues": per queue its counts and the distribution of each interval. */
+static void json_queues(struct json *j, const struct merged *m)
+{
+	size_t i;
+	unsigned int s;
+
+	json_array_begin(j, "queues");
+	for (i = 0; i < m->nq; i++) {
+		const struct mqueue *q = &m->q[i];
+
+		json_object_begin(j, NULL);
+		json_uint(j, "qid", q->qid);
+		json_uint(j, "guest_commands", q->guest);
+		json_uint(j, "joined", q->joined);
+		json_object_begin(j, "intervals");
+		for (s = 0; s < M_IV_COUNT; s++)
+			json_dist(j, miv_key(s), q->iv[s], q->niv[s]);
+		json_object_end(j);
+		json_dist(j, "device_time", q->devtime, q->ndevtime);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+/* Every queue's device times in one sorted array (*n = 0 if out of memory). */
+static double *all_device_times(const struct merged *m, size_t *n)
+{
+	size_t i, total = 0;
+	double *all;
+
+	*n = 0;
+	for (i = 0; i < m->nq; i++)
+		total += m->q[i].ndevtime;
+	all = malloc((total ? total : 1) * sizeof(*all));
+	if (!all)
+		return NULL;
+	for (i = 0; i < m->nq; i++) {
+		if (!m->q[i].ndevtime)
+			continue;	/* devtime may be NULL then */
+		memcpy(all + *n, m->q[i].devtime, m->q[i].ndevtime * sizeof(*all));
+		*n += m->q[i].ndevtime;
+	}
+	qsort(all, *n, sizeof(double), cmp_dbl);
+	return all;
+}
+
+static void json_summary(const struct merged *m, const struct hrec *r, int64_t t0)
+{
+	struct json j;
+	double *all;
+	size_t nall;
 
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
@@ -275,108 +328,25 @@ static void json_summary(const struct merged *m, const struct hrec *r, int64_t t
 	json_uint(&j, "device_commands_while_recording", m->device_in_window);
 	json_uint(&j, "not_causal", m->not_causal);
 	json_int(&j, "t0_ns", t0);
-	json_object_begin(&j, "clock");
-	json_int(&j, "offset_ns", cs->base + (int64_t)llround(cs_offset_at(cs, cs->g0)));
-	json_double(&j, "uncertainty_ns", cs->unc_ns);
-	json_double(&j, "drift_ppm", cs->b * 1e6);
-	json_double(&j, "span_s", cs->span_s);
-	json_bool(&j, "consistent", cs->consistent);
-	json_string(&j, "model", cs->piecewise ? "piecewise" : "linear");
-	json_int(&j, "g0_ns", cs->g0);
-	json_uint(&j, "windows", cs->windows);
-	if (m->have_coarse)
-		json_int(&j, "coarse_offset_ns", m->coarse_offset_ns);
-	else
-		json_null(&j, "coarse_offset_ns");
-	json_object_begin(&j, "bounds");
-	for (s = 0; s < CS_KIND_COUNT; s++)
-		json_uint(&j, cs_kind_name(s), cs->used[s]);
-	json_uint(&j, "irq_dropped", cs->dropped_soft);
-	json_uint(&j, "outliers", cs->outliers);
-	json_uint(&j, "cq_slot_mismatch", m->cq_slot_mismatch);
-	json_object_end(&j);
-	json_object_end(&j);
-	json_array_begin(&j, "queues");
-	for (i = 0; i < m->nq; i++) {
-		const struct mqueue *q = &m->q[i];
-
-		json_object_begin(&j, NULL);
-		json_uint(&j, "qid", q->qid);
-		json_uint(&j, "guest_commands", q->guest);
-		json_uint(&j, "joined", q->joined);
-		json_object_begin(&j, "intervals");
-		for (s = 0; s < M_IV_COUNT; s++)
-			json_dist(&j, miv_key(s), q->iv[s], q->niv[s]);
-		json_object_end(&j);
-		json_dist(&j, "device_time", q->devtime, q->ndevtime);
-		json_object_end(&j);
-		for (s = 0; s < q->ndevtime; s++) {
-			if (!nall || !(nall & (nall - 1))) {
-				double *p = realloc(all, (nall ? 2 * nall : 16) * sizeof(*p));
-
-				if (!p)
-					break;
-				all = p;
-			}
-			all[nall++] = q->devtime[s];
-		}
-	}
-	json_array_end(&j);
-	qsort(all, nall, sizeof(double), cmp_dbl);
+	json_clock(&j, m);
+	json_queues(&j, m);
+	all = all_device_times(m, &nall);
 	json_dist(&j, "device_time", all, nall);
 	json_object_end(&j);
 	json_end_line(&j);
 	free(all);
 }
 
-int cmd_merge(int argc, char **argv)
+int merge_run(const struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'c' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct merged m;
 	struct hrec r;
 	struct dlog d;
-	size_t count = 0, i;
 	char err[256] = "";
-	bool json = false;
-	int opt, ret;
-	char *end;
 	int64_t t0;
+	int ret;
 
-	optind = 2;
-	while ((opt = getopt_long(argc, argv, "c:ajh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			count = strtoul(optarg, &end, 0);
-			if (*end || end == optarg || !count) {
-				print_error("bad command count '%s' (see nvmescope merge --help)", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'a':
-			count = (size_t)-1;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			fputs("nvmescope: see nvmescope merge --help\n", stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind != 2) {
-		print_error("merge wants two files, HOST (nvmescope record) and DEVICE (device-trace.log) (see nvmescope merge --help)");
-		return EXIT_USAGE;
-	}
-	ret = devview_load("merge", argv[optind], argv[optind + 1], &r, &d);
+	ret = devview_load("merge", o->host_file, o->device_file, &r, &d);
 	if (ret)
 		return ret;
 	if (merge_build(&m, &r, &d, err, sizeof(err))) {
@@ -386,13 +356,15 @@ int cmd_merge(int argc, char **argv)
 		return EXIT_FAILURE_RUNTIME;
 	}
 	t0 = m.n ? m.cmd[0].t[M_SQ_WRITE] : 0;
-	if (json) {
-		for (i = 0; i < m.n && i < count; i++)
+	if (o->json) {
+		size_t i;
+
+		for (i = 0; i < m.n && i < o->count; i++)
 			json_cmd(&m, &m.cmd[i], t0);
 		json_summary(&m, &r, t0);
 	} else {
 		print_clock_text(&m, &r);
-		print_cmds_text(&m, count);
+		print_cmds_text(&m, o->count);
 		print_queues_text(&m);
 	}
 	merge_free(&m);

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devview.h"
+#include "devview/devview.h"
 
 void hrec_write_cmd(FILE *f, const struct ns_cmd *c)
 {

@@ -7,9 +7,9 @@
 #ifndef NVMESCOPE_VIEW_H
 #define NVMESCOPE_VIEW_H
 
-#include "collect.h"
-#include "json.h"
-#include "procfs.h"
+#include "live/collect.h"
+#include "core/json.h"
+#include "core/procfs.h"
 
 struct lat_summary {
 	bool visible;		/* this driver shows both steps */

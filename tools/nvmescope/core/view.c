@@ -4,9 +4,9 @@
  */
 #include <math.h>
 #include <string.h>
-#include "view.h"
-#include "hist.h"
-#include "sysfs.h"
+#include "core/view.h"
+#include "core/hist.h"
+#include "core/sysfs.h"
 
 void lat_summary_make(struct lat_summary *l, const struct ns_hist *h, bool visible)
 {
@@ -48,12 +48,77 @@ enum ns_qtype queue_type_resolve(enum ns_qtype sys, enum ns_qtype_from sys_from,
 	return sys;
 }
 
+/*
+ * A doorbell update is a register write (MMIO, a trap into QEMU under
+ * emulation) or, with shadow doorbells, only a store to the shadow buffer
+ * in host memory: count the writes apart.  The stock driver's doorbells
+ * are not visible (NaN).
+ */
+static void view_doorbells(struct queue_view *v, enum ns_driver d,
+			   const struct ns_counters *c, double secs)
+{
+	if (d != NS_DRIVER_TNVME) {
+		v->sq_doorbells_mmio_ps = v->cq_doorbells_mmio_ps = NAN;
+		v->doorbells_mmio_pct = NAN;
+		v->sq_doorbells_ps = v->cq_doorbells_ps = NAN;
+		v->cmds_per_sq_doorbell = NAN;
+		return;
+	}
+	v->sq_doorbells_mmio_ps = c->sq_doorbell_mmio / secs;
+	v->cq_doorbells_mmio_ps = c->cq_doorbell_mmio / secs;
+	v->doorbells_mmio_pct = 100 * ratio(c->sq_doorbell_mmio + c->cq_doorbell_mmio,
+					    c->sq_doorbell + c->cq_doorbell);
+	v->sq_doorbells_ps = c->sq_doorbell / secs;
+	v->cq_doorbells_ps = c->cq_doorbell / secs;
+	v->cmds_per_sq_doorbell = ratio(c->sq_doorbell_cmds, c->sq_doorbell);
+}
+
+/*
+ * Polls: the stock driver has no event for one, so its numbers are
+ * unknown (NaN: "-", null), never 0.  CQEs per poll counts the polls
+ * that reaped (each ends with a CQ doorbell), not the empty ones: the
+ * batch size, as CQEs per interrupt is on the other queues.
+ */
+static void view_polls(struct queue_view *v, enum ns_driver d,
+		       const struct queue_sample *delta, double secs)
+{
+	const struct ns_counters *c = &delta->total;
+
+	v->poll_visible = d == NS_DRIVER_TNVME && delta->poll_events;
+	if (v->poll_visible) {
+		v->polls_ps = c->poll / secs;
+		v->empty_polls_ps = c->poll_empty / secs;
+		v->empty_polls_pct = 100 * ratio(c->poll_empty, c->poll);
+		v->cqes_per_poll = ratio(c->poll_reaped, c->poll_batches);
+	} else {
+		v->polls_ps = v->empty_polls_ps = NAN;
+		v->empty_polls_pct = v->cqes_per_poll = NAN;
+	}
+}
+
+/* Who submitted, who took the interrupts, who polled; do they differ. */
+static void view_cpus(struct queue_view *v, const struct queue_sample *delta)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < NS_MAX_CPUS; cpu++) {
+		if (delta->sq_write_by_cpu[cpu])
+			cpuset_add(&v->submit_cpus, cpu);
+		if (delta->irq_by_cpu[cpu])
+			cpuset_add(&v->irq_cpus, cpu);
+		if (delta->poll_by_cpu[cpu])
+			cpuset_add(&v->poll_cpus, cpu);
+	}
+	v->cpu_mismatch = !cpuset_empty(&v->irq_cpus) && !cpuset_empty(&v->submit_cpus) &&
+			  !cpuset_equal(&v->submit_cpus, &v->irq_cpus);
+}
+
 void queue_view_make(struct queue_view *v, enum ns_driver d,
 		     const struct queue_sample *delta,
 		     const struct queue_sample *now, double secs)
 {
 	const struct ns_counters *c = &delta->total;
-	unsigned int cpu, iv;
+	unsigned int iv;
 
 	memset(v, 0, sizeof(*v));
 	if (secs <= 0)
@@ -72,60 +137,15 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 		v->inflight = 0;
 	v->irqs = d == NS_DRIVER_TNVME ? c->irq : c->hardirq;
 	v->hardirqs = c->hardirq;
-	/*
-	 * A doorbell update is a register write (MMIO, a trap into QEMU
-	 * under emulation) or, with shadow doorbells, only a store to the
-	 * shadow buffer in host memory: count the writes apart.
-	 */
-	if (d == NS_DRIVER_TNVME) {
-		v->sq_doorbells_mmio_ps = c->sq_doorbell_mmio / secs;
-		v->cq_doorbells_mmio_ps = c->cq_doorbell_mmio / secs;
-		v->doorbells_mmio_pct = 100 * ratio(c->sq_doorbell_mmio + c->cq_doorbell_mmio,
-						    c->sq_doorbell + c->cq_doorbell);
-	} else {
-		v->sq_doorbells_mmio_ps = v->cq_doorbells_mmio_ps = NAN;
-		v->doorbells_mmio_pct = NAN;
-	}
-	if (d == NS_DRIVER_TNVME) {
-		v->sq_doorbells_ps = c->sq_doorbell / secs;
-		v->cq_doorbells_ps = c->cq_doorbell / secs;
-		v->cmds_per_sq_doorbell = ratio(c->sq_doorbell_cmds, c->sq_doorbell);
-	} else {
-		v->sq_doorbells_ps = v->cq_doorbells_ps = NAN;
-		v->cmds_per_sq_doorbell = NAN;
-	}
+	view_doorbells(v, d, c, secs);
 	v->cqes_per_irq = ratio(c->cqe, v->irqs);
-	/*
-	 * Polls: the stock driver has no event for one, so its numbers are
-	 * unknown (NaN: "-", null), never 0.  CQEs per poll counts the polls
-	 * that reaped (each ends with a CQ doorbell), not the empty ones: the
-	 * batch size, as CQEs per interrupt is on the other queues.
-	 */
-	v->poll_visible = d == NS_DRIVER_TNVME && delta->poll_events;
-	if (v->poll_visible) {
-		v->polls_ps = c->poll / secs;
-		v->empty_polls_ps = c->poll_empty / secs;
-		v->empty_polls_pct = 100 * ratio(c->poll_empty, c->poll);
-		v->cqes_per_poll = ratio(c->poll_reaped, c->poll_batches);
-	} else {
-		v->polls_ps = v->empty_polls_ps = NAN;
-		v->empty_polls_pct = v->cqes_per_poll = NAN;
-	}
+	view_polls(v, d, delta, secs);
 	v->sq_used = NAN;
 	/* LAB-TODO(10) begin: SQ_USED, the mean "used" of the interval's tnvme_sq_level */
 	if (d == NS_DRIVER_TNVME)
 		v->sq_used = ratio(c->sq_level_used, c->sq_level);
 	/* LAB-TODO(10) end */
-	for (cpu = 0; cpu < NS_MAX_CPUS; cpu++) {
-		if (delta->sq_write_by_cpu[cpu])
-			cpuset_add(&v->submit_cpus, cpu);
-		if (delta->irq_by_cpu[cpu])
-			cpuset_add(&v->irq_cpus, cpu);
-		if (delta->poll_by_cpu[cpu])
-			cpuset_add(&v->poll_cpus, cpu);
-	}
-	v->cpu_mismatch = !cpuset_empty(&v->irq_cpus) && !cpuset_empty(&v->submit_cpus) &&
-			  !cpuset_equal(&v->submit_cpus, &v->irq_cpus);
+	view_cpus(v, delta);
 	for (iv = 0; iv < NS_IV_COUNT; iv++)
 		lat_summary_make(&v->lat[iv], &delta->hist[iv], interval_visible(d, iv));
 }
@@ -172,7 +192,6 @@ static uint64_t completions_missed(const struct sample *delta)
 void print_losses(FILE *f, const struct sample *delta)
 {
 	uint64_t missed = completions_missed(delta);
-	const char *sep = " (";
 	bool any = false;
 	unsigned int i;
 
@@ -184,6 +203,8 @@ void print_losses(FILE *f, const struct sample *delta)
 		any = true;
 	}
 	if (delta->missed_runs) {
+		const char *sep = " (";
+
 		fprintf(f, " bpf_runs_skipped=%llu", (unsigned long long)delta->missed_runs);
 		for (i = 0; i < delta->nprogs; i++) {
 			if (!delta->prog_missed[i])

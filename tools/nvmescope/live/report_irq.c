@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "tool.h"
-#include "collect.h"
-#include "json.h"
-#include "live.h"
-#include "sysfs.h"
-#include "view.h"
+#include "live/collect.h"
+#include "core/json.h"
+#include "live/live.h"
+#include "core/sysfs.h"
+#include "core/view.h"
 
 struct irq_row {
 	const struct nvme_queue_info *q;
@@ -35,10 +35,9 @@ struct irq_row {
 	bool mismatch;			/* irq CPUs outside blk-mq's CPUs */
 };
 
-static bool wanted(const struct options *o, bool driver_given,
-		   const struct nvme_queue_info *q)
+static bool wanted(const struct options *o, const struct nvme_queue_info *q)
 {
-	if (driver_given && q->driver != o->driver)
+	if (o->driver_given && q->driver != o->driver)
 		return false;
 	if (o->ctrl >= 0 && (int)q->ctrl != o->ctrl)
 		return false;
@@ -126,12 +125,47 @@ static void json_poll_row(struct json *j, const struct irq_row *r)
 	json_string(j, "note", note);
 }
 
+/* The fields of a queue that has an interrupt, after its names. */
+static void json_irq_row(struct json *j, const struct irq_row *r,
+			 const struct proc_interrupts *pi)
+{
+	unsigned int col;
+
+	json_uint(j, "irq", r->q->irq);
+	json_uint(j, "count", r->total);
+	json_array_begin(j, "per_cpu");
+	for (col = 0; col < pi->ncols; col++) {
+		json_object_begin(j, NULL);
+		json_uint(j, "cpu", pi->col_cpu[col]);
+		json_uint(j, "count", r->per_col[col]);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_cpuset(j, "smp_affinity", &r->q->affinity);
+	json_cpuset(j, "effective_affinity", &r->q->effective);
+	json_bool(j, "managed", r->q->managed);
+	if (r->q->has_blk_mq)
+		json_cpuset(j, "blk_mq_cpus", &r->q->blk_mq_cpus);
+	else
+		json_null(j, "blk_mq_cpus");
+	if (r->have_observed) {
+		json_uint(j, "bpf_count", r->total);
+		json_cpuset(j, "observed_cpus", &r->observed);
+	} else {
+		json_null(j, "bpf_count");
+		json_null(j, "observed_cpus");
+	}
+	if (r->q->has_blk_mq)
+		json_bool(j, "mismatch", r->mismatch);
+	else
+		json_null(j, "mismatch");
+}
+
 static void print_json(const struct irq_row *rows, size_t n, const struct proc_interrupts *pi,
 		       double secs, bool observed)
 {
 	struct json j;
 	size_t i;
-	unsigned int col;
 
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
@@ -151,39 +185,10 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 		json_uint(&j, "ctrl", r->q->ctrl);
 		json_uint(&j, "qid", r->q->qid);
 		json_queue_type(&j, r->q->type, r->q->type_from);
-		if (!r->q->has_irq) {
+		if (r->q->has_irq)
+			json_irq_row(&j, r, pi);
+		else
 			json_poll_row(&j, r);
-			json_object_end(&j);
-			continue;
-		}
-		json_uint(&j, "irq", r->q->irq);
-		json_uint(&j, "count", r->total);
-		json_array_begin(&j, "per_cpu");
-		for (col = 0; col < pi->ncols; col++) {
-			json_object_begin(&j, NULL);
-			json_uint(&j, "cpu", pi->col_cpu[col]);
-			json_uint(&j, "count", r->per_col[col]);
-			json_object_end(&j);
-		}
-		json_array_end(&j);
-		json_cpuset(&j, "smp_affinity", &r->q->affinity);
-		json_cpuset(&j, "effective_affinity", &r->q->effective);
-		json_bool(&j, "managed", r->q->managed);
-		if (r->q->has_blk_mq)
-			json_cpuset(&j, "blk_mq_cpus", &r->q->blk_mq_cpus);
-		else
-			json_null(&j, "blk_mq_cpus");
-		if (r->have_observed) {
-			json_uint(&j, "bpf_count", r->total);
-			json_cpuset(&j, "observed_cpus", &r->observed);
-		} else {
-			json_null(&j, "bpf_count");
-			json_null(&j, "observed_cpus");
-		}
-		if (r->q->has_blk_mq)
-			json_bool(&j, "mismatch", r->mismatch);
-		else
-			json_null(&j, "mismatch");
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -191,15 +196,54 @@ static void print_json(const struct irq_row *rows, size_t n, const struct proc_i
 	json_end_line(&j);
 }
 
-int report_irq(const struct options *o, bool driver_given)
+/* Queue q's row: its interrupts per CPU over the window, the mismatch flag. */
+static int fill_row(struct irq_row *r, const struct nvme_queue_info *q,
+		    const struct proc_interrupts *before,
+		    const struct proc_interrupts *after, bool observed)
+{
+	const struct irq_line *a = proc_interrupts_find(before, q->irq);
+	const struct irq_line *b = proc_interrupts_find(after, q->irq);
+	unsigned int col;
+
+	r->q = q;
+	r->per_col = calloc(after->ncols ? after->ncols : 1, sizeof(uint64_t));
+	if (!r->per_col)
+		return -1;
+	if (!q->has_irq)
+		return 0;	/* a poll queue: json_poll_row() */
+	for (col = 0; a && b && col < after->ncols && col < before->ncols; col++) {
+		r->per_col[col] = b->count[col] - a->count[col];
+		r->total += r->per_col[col];
+		if (r->per_col[col])
+			cpuset_add(&r->observed, after->col_cpu[col]);
+	}
+	r->have_observed = observed;
+	/* interrupts landing on CPUs that do not submit to this queue */
+	r->mismatch = q->has_blk_mq &&
+		      (!cpuset_subset(&q->effective, &q->blk_mq_cpus) ||
+		       !cpuset_subset(&r->observed, &q->blk_mq_cpus));
+	return 0;
+}
+
+/* Wait one window of -i seconds; returns its length, or < 0. */
+static double measure_window(const struct options *o)
+{
+	struct live_options lo = { .duration_s = o->interval_s, .events_fd = -1 };
+	struct live_callbacks cb = { 0 };
+	double t0 = now_monotonic();
+
+	if (live_run(&lo, &cb))
+		return -1;
+	return now_monotonic() - t0;
+}
+
+int report_irq(const struct options *o)
 {
 	struct proc_interrupts before = { 0 }, after = { 0 };
 	struct nvme_queues qs = { 0 };
-	struct live_options lo = { .duration_s = o->interval_s, .events_fd = -1 };
-	struct live_callbacks cb = { 0 };
 	struct irq_row *rows = NULL;
 	bool observed = !o->no_bpf;
-	double t0, secs;
+	double secs;
 	size_t i, n = 0;
 	int ret = EXIT_FAILURE_RUNTIME;
 
@@ -208,7 +252,7 @@ int report_irq(const struct options *o, bool driver_given)
 		goto out;
 	}
 	for (i = 0; i < qs.n; i++)
-		n += wanted(o, driver_given, &qs.q[i]);
+		n += wanted(o, &qs.q[i]);
 	if (!n) {
 		print_error("no NVMe queue interrupt matches (see /proc/interrupts)");
 		ret = EXIT_NOT_FOUND;
@@ -219,47 +263,21 @@ int report_irq(const struct options *o, bool driver_given)
 		ret = EXIT_INTERRUPTED;
 		goto out;
 	}
-	t0 = now_monotonic();
-	if (live_run(&lo, &cb))
+	secs = measure_window(o);
+	if (secs < 0)
 		goto out;
-	secs = now_monotonic() - t0;
 	if (proc_interrupts_read(&after)) {
 		print_error("cannot read /proc/interrupts");
 		goto out;
 	}
-
 	rows = calloc(n, sizeof(*rows));
 	if (!rows)
 		goto out;
 	n = 0;
-	for (i = 0; i < qs.n; i++) {
-		const struct nvme_queue_info *q = &qs.q[i];
-		const struct irq_line *a = proc_interrupts_find(&before, q->irq);
-		const struct irq_line *b = proc_interrupts_find(&after, q->irq);
-		struct irq_row *r;
-		unsigned int col;
-
-		if (!wanted(o, driver_given, q))
-			continue;
-		r = &rows[n++];
-		r->q = q;
-		r->per_col = calloc(after.ncols ? after.ncols : 1, sizeof(uint64_t));
-		if (!r->per_col)
+	for (i = 0; i < qs.n; i++)
+		if (wanted(o, &qs.q[i]) &&
+		    fill_row(&rows[n++], &qs.q[i], &before, &after, observed))
 			goto out;
-		if (!q->has_irq)
-			continue;	/* a poll queue: json_poll_row() */
-		for (col = 0; a && b && col < after.ncols && col < before.ncols; col++) {
-			r->per_col[col] = b->count[col] - a->count[col];
-			r->total += r->per_col[col];
-			if (r->per_col[col])
-				cpuset_add(&r->observed, after.col_cpu[col]);
-		}
-		r->have_observed = observed;
-		/* interrupts landing on CPUs that do not submit to this queue */
-		r->mismatch = q->has_blk_mq &&
-			      (!cpuset_subset(&q->effective, &q->blk_mq_cpus) ||
-			       !cpuset_subset(&r->observed, &q->blk_mq_cpus));
-	}
 	if (o->json)
 		print_json(rows, n, &after, secs, observed);
 	else

@@ -7,7 +7,7 @@
 #ifndef NVMESCOPE_SYSFS_H
 #define NVMESCOPE_SYSFS_H
 
-#include "procfs.h"
+#include "core/procfs.h"
 
 struct nvme_queue_info {
 	enum ns_driver driver;

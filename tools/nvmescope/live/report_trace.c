@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "tool.h"
-#include "collect.h"
-#include "json.h"
-#include "live.h"
-#include "sysfs.h"
+#include "live/collect.h"
+#include "core/json.h"
+#include "live/live.h"
+#include "core/sysfs.h"
 
 struct trace {
 	const struct options *o;

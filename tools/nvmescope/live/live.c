@@ -24,8 +24,8 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
-#include "live.h"
-#include "collect.h"
+#include "live/live.h"
+#include "live/collect.h"
 
 static sigset_t handled_signals(void)
 {
@@ -131,9 +131,9 @@ static int arm_timer(double interval_s)
 
 	if (fd < 0)
 		return -1;
-	its.it_value.tv_sec = sec;
-	its.it_value.tv_nsec = nsec;
-	its.it_interval = its.it_value;
+	/* first expiry after one interval, then every interval */
+	its.it_value.tv_sec = its.it_interval.tv_sec = sec;
+	its.it_value.tv_nsec = its.it_interval.tv_nsec = nsec;
 	if (timerfd_settime(fd, 0, &its, NULL)) {
 		close(fd);
 		return -1;
@@ -141,37 +141,93 @@ static int arm_timer(double interval_s)
 	return fd;
 }
 
-int live_run(const struct live_options *lo, const struct live_callbacks *cb)
+/* The loop's file descriptors; -1 = not open. */
+struct loop {
+	int ep, sfd, tfd;
+};
+
+/* epoll over the signals, the timer, the ring buffer and stdin. */
+static int loop_open(struct loop *l, const struct live_options *lo,
+		     const struct live_callbacks *cb)
 {
 	sigset_t set = handled_signals();
-	int ep = -1, sfd = -1, tfd = -1, stop = 0, ret = 0;
-	double end = lo->duration_s > 0 ? now_monotonic() + lo->duration_s : 0;
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (ep < 0 || sfd < 0 || add_fd(ep, sfd)) {
-		ret = -1;
-		goto out;
-	}
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	l->sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	l->tfd = -1;
+	if (l->ep < 0 || l->sfd < 0 || add_fd(l->ep, l->sfd))
+		return -1;
 	if (lo->interval_s > 0) {
-		tfd = arm_timer(lo->interval_s);
-		if (tfd < 0 || add_fd(ep, tfd)) {
-			ret = -1;
-			goto out;
-		}
+		l->tfd = arm_timer(lo->interval_s);
+		if (l->tfd < 0 || add_fd(l->ep, l->tfd))
+			return -1;
 	}
-	if (lo->events_fd >= 0 && add_fd(ep, lo->events_fd)) {
-		ret = -1;
-		goto out;
-	}
+	if (lo->events_fd >= 0 && add_fd(l->ep, lo->events_fd))
+		return -1;
 	if (lo->fullscreen) {
 		terminal_enter();
 		if (termios_saved)
-			add_fd(ep, STDIN_FILENO);
+			add_fd(l->ep, STDIN_FILENO);
 		if (cb->on_resize)
 			cb->on_resize(cb->ctx);
 	}
+	return 0;
+}
 
+static void loop_close(struct loop *l)
+{
+	terminal_restore();
+	if (l->tfd >= 0)
+		close(l->tfd);
+	if (l->sfd >= 0)
+		close(l->sfd);
+	if (l->ep >= 0)
+		close(l->ep);
+}
+
+/* fd is readable: handle it; non-zero to stop the loop. */
+static int on_ready(const struct loop *l, int fd, const struct live_options *lo,
+		    const struct live_callbacks *cb)
+{
+	if (fd == l->sfd) {
+		struct signalfd_siginfo si;
+
+		if (read(l->sfd, &si, sizeof(si)) != sizeof(si))
+			return 0;
+		if (si.ssi_signo != SIGWINCH)
+			return 1;	/* Ctrl-C, SIGTERM, SIGHUP */
+		if (cb->on_resize)
+			cb->on_resize(cb->ctx);
+	} else if (fd == l->tfd) {
+		uint64_t expirations;
+
+		if (read(l->tfd, &expirations, sizeof(expirations)) > 0 && cb->on_tick)
+			return cb->on_tick(cb->ctx);
+	} else if (fd == lo->events_fd) {
+		if (cb->on_events)
+			return cb->on_events(cb->ctx);
+	} else if (fd == STDIN_FILENO) {
+		int stop = 0;
+		char key;
+
+		while (read(STDIN_FILENO, &key, 1) == 1)
+			if (key == 'q' || key == 'Q')
+				stop = 1;
+		return stop;
+	}
+	return 0;
+}
+
+int live_run(const struct live_options *lo, const struct live_callbacks *cb)
+{
+	double end = lo->duration_s > 0 ? now_monotonic() + lo->duration_s : 0;
+	struct loop l;
+	int stop = 0, ret = 0;
+
+	if (loop_open(&l, lo, cb)) {
+		loop_close(&l);
+		return -1;
+	}
 	while (!stop) {
 		struct epoll_event evs[4];
 		int timeout = -1, n, i;
@@ -183,52 +239,16 @@ int live_run(const struct live_options *lo, const struct live_callbacks *cb)
 				break;
 			timeout = (int)(left * 1000) + 1;
 		}
-		n = epoll_wait(ep, evs, 4, timeout);
+		n = epoll_wait(l.ep, evs, 4, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			ret = -1;
 			break;
 		}
-		for (i = 0; i < n && !stop; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				if (read(sfd, &si, sizeof(si)) != sizeof(si))
-					continue;
-				if (si.ssi_signo == SIGWINCH) {
-					if (cb->on_resize)
-						cb->on_resize(cb->ctx);
-				} else {
-					stop = 1;	/* Ctrl-C, SIGTERM, SIGHUP */
-				}
-			} else if (fd == tfd) {
-				uint64_t expirations;
-
-				if (read(tfd, &expirations, sizeof(expirations)) > 0 &&
-				    cb->on_tick)
-					stop = cb->on_tick(cb->ctx);
-			} else if (fd == lo->events_fd) {
-				if (cb->on_events)
-					stop = cb->on_events(cb->ctx);
-			} else if (fd == STDIN_FILENO) {
-				char key;
-
-				while (read(STDIN_FILENO, &key, 1) == 1)
-					if (key == 'q' || key == 'Q')
-						stop = 1;
-			}
-		}
+		for (i = 0; i < n && !stop; i++)
+			stop = on_ready(&l, evs[i].data.fd, lo, cb);
 	}
-out:
-	terminal_restore();
-	if (tfd >= 0)
-		close(tfd);
-	if (sfd >= 0)
-		close(sfd);
-	if (ep >= 0)
-		close(ep);
+	loop_close(&l);
 	return ret;
 }

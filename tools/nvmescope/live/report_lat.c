@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "tool.h"
-#include "collect.h"
-#include "hist.h"
-#include "live.h"
-#include "sysfs.h"
-#include "view.h"
+#include "live/collect.h"
+#include "core/hist.h"
+#include "live/live.h"
+#include "core/sysfs.h"
+#include "core/view.h"
 
 /* Intervals in the order a reader follows a request: end to end first. */
 static const enum ns_interval lat_order[NS_IV_COUNT] = {

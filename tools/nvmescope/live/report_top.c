@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "tool.h"
-#include "collect.h"
-#include "live.h"
-#include "sysfs.h"
-#include "view.h"
+#include "live/collect.h"
+#include "live/live.h"
+#include "core/sysfs.h"
+#include "core/view.h"
 
 struct top {
 	const struct options *o;
@@ -179,18 +179,76 @@ static void draw(struct top *t)
 }
 
 /* Build the report for one interval into a memory stream, then show it. */
+static void print_json_report(const struct top *t, const struct sample *now,
+			      const struct sample *delta, const struct queue_view *views,
+			      size_t n)
+{
+	enum ns_driver d = t->o->driver;
+	struct json j;
+	size_t i;
+
+	json_init(&j, stdout);
+	json_object_begin(&j, NULL);
+	json_string(&j, "report", "top");
+	json_string(&j, "driver", driver_name(d));
+	json_double(&j, "time", now->time_s);
+	json_double(&j, "interval_s", delta->time_s);
+	json_losses(&j, delta);
+	json_array_begin(&j, "queues");
+	for (i = 0; i < n; i++)
+		json_queue_view(&j, d, &views[i]);
+	json_array_end(&j);
+	json_object_end(&j);
+	json_end_line(&j);
+}
+
+/*
+ * The text report, built in memory first: the full-screen view redraws
+ * it (on a resize too) from t->screen.
+ */
+static void print_text_report(struct top *t, const struct sample *delta,
+			      const struct queue_view *views, size_t n)
+{
+	enum ns_driver d = t->o->driver;
+	time_t wall = time(NULL);
+	char clock[16];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&wall));
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	fprintf(f, "nvmescope top - %s - %s - interval %.1f s%s\n",
+		driver_name(d), clock, delta->time_s,
+		t->fullscreen ? " - q quits" : "");
+	print_losses(f, delta);
+	fputc('\n', f);
+	print_rates(f, d, views, n);
+	print_polls(f, d, views, n);
+	fputc('\n', f);
+	print_latency(f, d, views, n);
+	if (!t->fullscreen)
+		fputc('\n', f);
+	fclose(f);
+	free(t->screen);
+	t->screen = buf;
+	t->screen_len = len;
+	if (t->fullscreen)
+		draw(t);
+	else
+		fwrite(buf, 1, len, stdout);
+	fflush(stdout);
+}
+
 static int top_tick(void *ctx)
 {
 	struct top *t = ctx;
 	const struct options *o = t->o;
 	struct sample now, delta;
 	struct queue_view *views;
-	size_t i, n = 0;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-	time_t wall = time(NULL);
-	char clock[16];
+	size_t i;
 
 	if (collector_sample(t->c, &now))
 		return 1;
@@ -202,51 +260,11 @@ static int top_tick(void *ctx)
 		return 1;
 	}
 	for (i = 0; i < delta.n; i++)
-		queue_view_make(&views[n++], o->driver, &delta.q[i], &now.q[i], delta.time_s);
-	strftime(clock, sizeof(clock), "%H:%M:%S", localtime(&wall));
-
-	if (o->json) {
-		struct json j;
-
-		json_init(&j, stdout);
-		json_object_begin(&j, NULL);
-		json_string(&j, "report", "top");
-		json_string(&j, "driver", driver_name(o->driver));
-		json_double(&j, "time", now.time_s);
-		json_double(&j, "interval_s", delta.time_s);
-		json_losses(&j, &delta);
-		json_array_begin(&j, "queues");
-		for (i = 0; i < n; i++)
-			json_queue_view(&j, o->driver, &views[i]);
-		json_array_end(&j);
-		json_object_end(&j);
-		json_end_line(&j);
-	} else {
-		f = open_memstream(&buf, &len);
-		if (f) {
-			fprintf(f, "nvmescope top - %s - %s - interval %.1f s%s\n",
-				driver_name(o->driver), clock, delta.time_s,
-				t->fullscreen ? " - q quits" : "");
-			print_losses(f, &delta);
-			fputc('\n', f);
-			print_rates(f, o->driver, views, n);
-			print_polls(f, o->driver, views, n);
-			fputc('\n', f);
-			print_latency(f, o->driver, views, n);
-			if (!t->fullscreen)
-				fputc('\n', f);
-			fclose(f);
-			free(t->screen);
-			t->screen = buf;
-			t->screen_len = len;
-			if (t->fullscreen) {
-				draw(t);
-			} else {
-				fwrite(buf, 1, len, stdout);
-			}
-			fflush(stdout);
-		}
-	}
+		queue_view_make(&views[i], o->driver, &delta.q[i], &now.q[i], delta.time_s);
+	if (o->json)
+		print_json_report(t, &now, &delta, views, delta.n);
+	else
+		print_text_report(t, &delta, views, delta.n);
 	free(views);
 	sample_free(&delta);
 	sample_free(&t->prev);

@@ -5,7 +5,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include "json.h"
+#include "core/json.h"
 
 void json_init(struct json *j, FILE *f)
 {

@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "devview.h"
+#include "devview/devview.h"
 
 #define MAX_QUEUES 1024
 #define NO_CMD ((uint32_t)-1)
@@ -215,7 +215,6 @@ int devtrace_split(const char *line, int64_t *t_ns, const char **event,
 	const char *p = line, *e;
 	long long sec = 0;
 	long usec = 0;
-	int digits = 0;
 
 	while (*p >= '0' && *p <= '9')
 		p++;
@@ -227,6 +226,8 @@ int devtrace_split(const char *line, int64_t *t_ns, const char **event,
 	while (*p >= '0' && *p <= '9')
 		sec = sec * 10 + (*p++ - '0');
 	if (*p == '.') {
+		int digits = 0;
+
 		p++;
 		while (*p >= '0' && *p <= '9') {
 			if (digits < 6) {
@@ -436,43 +437,15 @@ static void on_cq_doorbell(struct dlog *d, int64_t t, const char *args)
 	}
 }
 
-void dlog_feed(struct dlog *d, const char *line)
+/*
+ * The events that create, delete or reset queues (the controller's
+ * registers and admin commands); false if ev is none of them.
+ */
+static bool on_queue_event(struct dlog *d, const char *ev, size_t len, const char *args)
 {
-	static const char prefix[] = "pci_nvme_";
 	unsigned long a, b, c;
-	const char *ev, *args;
-	size_t len;
-	int64_t t;
 
-	d->lines++;
-	if (devtrace_split(line, &t, &ev, &len, &args) ||
-	    len <= sizeof(prefix) - 1 || memcmp(ev, prefix, sizeof(prefix) - 1))
-		return;
-	d->events++;
-	ev += sizeof(prefix) - 1;
-	len -= sizeof(prefix) - 1;
-
-	if (is_event(ev, len, "mmio_doorbell_sq")) {
-		on_sq_doorbell(d, t, args);
-	} else if (is_event(ev, len, "io_cmd")) {
-		on_fetch(d, t, args, false);
-	} else if (is_event(ev, len, "admin_cmd")) {
-		on_fetch(d, t, args, true);
-	} else if (is_event(ev, len, "map_prp")) {
-		if (d->last_fetch && !d->cmd[d->last_fetch - 1].t[D_MAP])
-			d->cmd[d->last_fetch - 1].t[D_MAP] = t;
-	} else if (is_event(ev, len, "rw_cb")) {
-		if (arg_num(args, "cid ", &a)) {
-			d->rwcb_cid = a;
-			d->rwcb_t = t;
-		}
-	} else if (is_event(ev, len, "enqueue_req_completion")) {
-		on_completion(d, t, args);
-	} else if (is_event(ev, len, "irq_msix")) {
-		on_msix(d, t, args);
-	} else if (is_event(ev, len, "mmio_doorbell_cq")) {
-		on_cq_doorbell(d, t, args);
-	} else if (is_event(ev, len, "create_sq")) {
+	if (is_event(ev, len, "create_sq")) {
 		if (arg_num(args, "sqid=", &a) && arg_num(args, "cqid=", &b) &&
 		    arg_num(args, "qsize=", &c))
 			new_sq(d, a, c + 1, b);
@@ -509,6 +482,50 @@ void dlog_feed(struct dlog *d, const char *line)
 			new_sq(d, 0, s->size, 0);
 		if (q)
 			new_cq(d, 0, q->size, 0);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+void dlog_feed(struct dlog *d, const char *line)
+{
+	static const char prefix[] = "pci_nvme_";
+	const char *ev, *args;
+	unsigned long a;
+	size_t len;
+	int64_t t;
+
+	d->lines++;
+	if (devtrace_split(line, &t, &ev, &len, &args) ||
+	    len <= sizeof(prefix) - 1 || memcmp(ev, prefix, sizeof(prefix) - 1))
+		return;
+	d->events++;
+	ev += sizeof(prefix) - 1;
+	len -= sizeof(prefix) - 1;
+
+	if (is_event(ev, len, "mmio_doorbell_sq")) {
+		on_sq_doorbell(d, t, args);
+	} else if (is_event(ev, len, "io_cmd")) {
+		on_fetch(d, t, args, false);
+	} else if (is_event(ev, len, "admin_cmd")) {
+		on_fetch(d, t, args, true);
+	} else if (is_event(ev, len, "map_prp")) {
+		if (d->last_fetch && !d->cmd[d->last_fetch - 1].t[D_MAP])
+			d->cmd[d->last_fetch - 1].t[D_MAP] = t;
+	} else if (is_event(ev, len, "rw_cb")) {
+		if (arg_num(args, "cid ", &a)) {
+			d->rwcb_cid = a;
+			d->rwcb_t = t;
+		}
+	} else if (is_event(ev, len, "enqueue_req_completion")) {
+		on_completion(d, t, args);
+	} else if (is_event(ev, len, "irq_msix")) {
+		on_msix(d, t, args);
+	} else if (is_event(ev, len, "mmio_doorbell_cq")) {
+		on_cq_doorbell(d, t, args);
+	} else {
+		on_queue_event(d, ev, len, args);
 	}
 }
 

@@ -9,7 +9,7 @@
  */
 #include <math.h>
 #include <string.h>
-#include "hist.h"
+#include "core/hist.h"
 
 unsigned int hist_slot_of(uint64_t v)
 {

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "sysfs.h"
+#include "core/sysfs.h"
 
 void ctrl_label(enum ns_driver d, unsigned int ctrl, char *buf, size_t len)
 {
@@ -165,8 +165,6 @@ static int add_queues_without_irq(struct nvme_queues *qs, size_t *cap,
 	char disk[NAME_MAX + 1], path[PATH_MAX];
 	struct nvme_queue_info *q;
 	struct dirent *de;
-	unsigned long h;
-	char *end;
 	DIR *dir;
 
 	if (!find_disk(d, ctrl, disk, sizeof(disk)))
@@ -176,7 +174,9 @@ static int add_queues_without_irq(struct nvme_queues *qs, size_t *cap,
 	if (!dir)
 		return 0;
 	while ((de = readdir(dir))) {
-		h = strtoul(de->d_name, &end, 10);
+		char *end;
+		unsigned long h = strtoul(de->d_name, &end, 10);
+
 		if (end == de->d_name || *end || h >= 65535 ||
 		    queue_listed(qs, d, ctrl, h + 1))
 			continue;
@@ -193,6 +193,50 @@ static int add_queues_without_irq(struct nvme_queues *qs, size_t *cap,
 	}
 	closedir(dir);
 	return 0;
+}
+
+/*
+ * A queue's affinity, its blk-mq CPUs and, where debugfs is mounted, its
+ * type as the kernel names it.
+ */
+static void queue_details(struct nvme_queue_info *q)
+{
+	char path[PATH_MAX], disk[NAME_MAX + 1];
+
+	if (q->has_irq) {
+		snprintf(path, sizeof(path), "/proc/irq/%u/smp_affinity_list", q->irq);
+		read_cpulist(path, &q->affinity);
+		snprintf(path, sizeof(path), "/proc/irq/%u/effective_affinity_list",
+			 q->irq);
+		read_cpulist(path, &q->effective);
+	}
+	/*
+	 * Both drivers allocate the I/O queue vectors with
+	 * pci_alloc_irq_vectors_affinity() and the admin vector as a
+	 * pre-vector: I/O vectors are kernel-managed, the admin one not.
+	 * (The kernel does not export the flag without debugfs.)
+	 */
+	q->managed = q->qid > 0 && q->has_irq;
+	if (q->qid > 0 && find_disk(q->driver, q->ctrl, disk, sizeof(disk))) {
+		char buf[32];
+		enum ns_qtype t;
+
+		snprintf(path, sizeof(path), "/sys/block/%s/mq/%u/cpu_list",
+			 disk, q->qid - 1);
+		if (!access(path, R_OK)) {
+			read_cpulist(path, &q->blk_mq_cpus);
+			q->has_blk_mq = true;
+		}
+		/* the kernel's own word, where debugfs is mounted */
+		snprintf(path, sizeof(path), "/sys/kernel/debug/block/%s/hctx%u/type",
+			 disk, q->qid - 1);
+		t = read_line(path, buf, sizeof(buf)) ? NS_QTYPE_UNKNOWN :
+			hctx_type_parse(buf);
+		if (t != NS_QTYPE_UNKNOWN) {
+			q->type = t;
+			q->type_from = NS_QTYPE_FROM_DEBUGFS;
+		}
+	}
 }
 
 int nvme_queues_discover(const struct proc_interrupts *pi, struct nvme_queues *out)
@@ -222,43 +266,8 @@ int nvme_queues_discover(const struct proc_interrupts *pi, struct nvme_queues *o
 		if (out->q[i].qid == 0 &&
 		    add_queues_without_irq(out, &cap, out->q[i].driver, out->q[i].ctrl))
 			return -1;
-	for (i = 0; i < out->n; i++) {
-		struct nvme_queue_info *q = &out->q[i];
-		char path[PATH_MAX], disk[NAME_MAX + 1], buf[32];
-		enum ns_qtype t;
-
-		if (q->has_irq) {
-			snprintf(path, sizeof(path), "/proc/irq/%u/smp_affinity_list", q->irq);
-			read_cpulist(path, &q->affinity);
-			snprintf(path, sizeof(path), "/proc/irq/%u/effective_affinity_list",
-				 q->irq);
-			read_cpulist(path, &q->effective);
-		}
-		/*
-		 * Both drivers allocate the I/O queue vectors with
-		 * pci_alloc_irq_vectors_affinity() and the admin vector as a
-		 * pre-vector: I/O vectors are kernel-managed, the admin one not.
-		 * (The kernel does not export the flag without debugfs.)
-		 */
-		q->managed = q->qid > 0 && q->has_irq;
-		if (q->qid > 0 && find_disk(q->driver, q->ctrl, disk, sizeof(disk))) {
-			snprintf(path, sizeof(path), "/sys/block/%s/mq/%u/cpu_list",
-				 disk, q->qid - 1);
-			if (!access(path, R_OK)) {
-				read_cpulist(path, &q->blk_mq_cpus);
-				q->has_blk_mq = true;
-			}
-			/* the kernel's own word, where debugfs is mounted */
-			snprintf(path, sizeof(path), "/sys/kernel/debug/block/%s/hctx%u/type",
-				 disk, q->qid - 1);
-			t = read_line(path, buf, sizeof(buf)) ? NS_QTYPE_UNKNOWN :
-				hctx_type_parse(buf);
-			if (t != NS_QTYPE_UNKNOWN) {
-				q->type = t;
-				q->type_from = NS_QTYPE_FROM_DEBUGFS;
-			}
-		}
-	}
+	for (i = 0; i < out->n; i++)
+		queue_details(&out->q[i]);
 	qsort(out->q, out->n, sizeof(*out->q), cmp_queue);
 	return 0;
 }

@@ -2,13 +2,14 @@
 /*
  * collect.h - the BPF side, seen from user space: load and attach the
  * programs, read the in-kernel counters and histograms as "samples", and
- * detach.  Every report (top, lat, irq, trace) goes through this file.
+ * detach.  top, lat, trace and record go through this file; irq reads
+ * /proc and /sys only and loads no BPF.
  */
 #ifndef NVMESCOPE_COLLECT_H
 #define NVMESCOPE_COLLECT_H
 
 #include "tool.h"
-#include "sysfs.h"
+#include "core/sysfs.h"
 
 /* Cumulative numbers of one queue since attach (or a difference of two). */
 struct queue_sample {

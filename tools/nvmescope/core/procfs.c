@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "procfs.h"
+#include "core/procfs.h"
 
 void cpuset_clear(struct cpuset *s)
 {
@@ -360,8 +360,8 @@ uint64_t proc_interrupts_delta(const struct proc_interrupts *before,
 {
 	const struct irq_line *a = proc_interrupts_find(before, irq);
 	const struct irq_line *b = proc_interrupts_find(after, irq);
-	uint64_t total = 0, d;
-	unsigned int i, cpu;
+	uint64_t total = 0;
+	unsigned int i;
 
 	if (!a || !b)
 		return 0;
@@ -369,8 +369,9 @@ uint64_t proc_interrupts_delta(const struct proc_interrupts *before,
 		if (b->count[i] < count_of_cpu(before, a, after->col_cpu[i]))
 			return 0;	/* reused: nothing sensible to count */
 	for (i = 0; i < after->ncols; i++) {
-		cpu = after->col_cpu[i];
-		d = b->count[i] - count_of_cpu(before, a, cpu);
+		unsigned int cpu = after->col_cpu[i];
+		uint64_t d = b->count[i] - count_of_cpu(before, a, cpu);
+
 		total += d;
 		if (cpu < NS_MAX_CPUS)
 			by_cpu[cpu] += d;
