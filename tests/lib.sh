@@ -51,6 +51,25 @@ test_setup() {
 	rm -rf "$TEST_DIR"
 	mkdir -p "$TEST_DIR/out" "$TEST_DIR/disks"
 	TEST_OUT=$TEST_DIR/out
+	# Time limits' factor: labvm's (LABVM_DEBUG_SLOWDOWN) when the
+	# test runs on the debug kernel (tests/run --debug), else 1.  labvm
+	# stretches --timeout itself; a host-side wait uses this.
+	case ${KVER:-} in
+	*-debug) SLOWDOWN=${LABVM_DEBUG_SLOWDOWN:-6} ;;
+	*) SLOWDOWN=1 ;;
+	esac
+}
+
+# debug_kernel_or_exit: for the tests in tests/debug/: export KVER as the
+# debug lab kernel's release (labvm boots it, driver/ builds for it), or
+# fail the test with the reason if it is not built.
+debug_kernel_or_exit() {
+	if ! KVER=$(tools/debug-kernel --release 2>&1); then
+		not_ok "the debug kernel is built: $KVER"
+		finish
+		exit
+	fi
+	export KVER
 }
 
 # build_driver: make the tnvme module (a no-op when it is up to date) and
@@ -109,4 +128,43 @@ check_device_trace_clean() {
 	else
 		not_ok "$n pci_nvme_err/pci_nvme_ub lines in the device-side trace, e.g. $(grep -m1 -E 'pci_nvme_(err|ub)' "$trace" | cut -c1-160)"
 	fi
+}
+
+# ------------------------------------------------------------ guest side
+
+# wait_attached EVENT...: until BPF programs (nvmescope's) are attached to
+# all these raw tracepoints; at most 20 s, stretched on the debug kernel.
+# Loading and attaching take longer on a slow kernel than any fixed sleep,
+# and I/O started before the last attach is half seen.
+wait_attached() {
+	local i tp missing
+	for i in $(seq 1 $((200 * ${LABVM_SLOWDOWN:-1}))); do
+		missing=
+		for tp in "$@"; do
+			bpftool link show 2>/dev/null | grep -q "tp '$tp'" || missing=$tp
+		done
+		[ -z "$missing" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# no_programs_left: no nvmescope program is loaded any more.
+no_programs_left() {
+	! bpftool prog show 2>/dev/null | grep -qE 'name (tnvme_|nvme_setup_cmd|nvme_sq|nvme_complete_rq|irq_handler_e)'
+}
+
+# wait_disk_io DISK: until DISK (e.g. tnvme0n1) has completed 64 more
+# I/Os than when called, i.e. a workload started in the background is
+# really running; at most 60 s, stretched on the debug kernel (where fio
+# may take seconds to open the disk).
+wait_disk_io() {
+	local stat=/sys/block/$1/stat n0 n i
+	n0=$(awk '{ print $1 + $5 }' "$stat" 2>/dev/null) || return 1
+	for i in $(seq 1 $((300 * ${LABVM_SLOWDOWN:-1}))); do
+		n=$(awk '{ print $1 + $5 }' "$stat" 2>/dev/null) || return 1
+		[ $((n - n0)) -ge 64 ] && return 0
+		sleep 0.2
+	done
+	return 1
 }

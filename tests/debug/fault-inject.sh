@@ -20,12 +20,7 @@
 . tests/lib.sh
 test_setup
 
-if ! KVER=$(tools/debug-kernel --release 2>&1); then
-	not_ok "the debug kernel is built: $KVER"
-	finish
-	exit
-fi
-export KVER
+debug_kernel_or_exit
 build_driver
 
 start=$SECONDS

@@ -7,12 +7,7 @@
 . tests/lib.sh
 test_setup
 
-if ! KVER=$(tools/debug-kernel --release 2>&1); then
-	not_ok "the debug kernel is built: $KVER"
-	finish
-	exit
-fi
-export KVER
+debug_kernel_or_exit
 
 start=$SECONDS
 n=0

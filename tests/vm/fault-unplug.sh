@@ -21,14 +21,14 @@ start=$SECONDS
 vm_run --device-trace --qmp "$sock" --timeout 240 \
 	-- tests/vm/fault-unplug.guest.sh &
 vm_pid=$!
-if wait_for_file "$TEST_OUT/unplug-now" 150; then
+if wait_for_file "$TEST_OUT/unplug-now" $((150 * SLOWDOWN)); then
 	reply=$(qmp "$sock" '{"execute":"device_del","arguments":{"id":"lab"}}')
 	check "QMP device_del lab accepted" sh -c "echo '$reply' | grep -q '\"return\": *{}'"
 	touch "$TEST_OUT/unplug-sent"
 else
 	not_ok "the guest never asked for the unplug"
 fi
-if wait_for_file "$TEST_OUT/replug-now" 150; then
+if wait_for_file "$TEST_OUT/replug-now" $((150 * SLOWDOWN)); then
 	reply=$(qmp "$sock" '{"execute":"device_add","arguments":{"driver":"nvme","id":"lab","bus":"rp2","serial":"tnvme-lab","drive":"drv-lab","max_ioqpairs":64,"msix_qsize":65,"mdts":7}}')
 	check "QMP device_add lab accepted" sh -c "echo '$reply' | grep -q '\"return\": *{}'"
 	touch "$TEST_OUT/replug-sent"

@@ -60,22 +60,6 @@ irqs_of() {
 jqe() {
 	jq -e "$@" >/dev/null
 }
-# wait_attached TP...: until a BPF link is attached to each raw tracepoint
-wait_attached() {
-	local i tp missing
-	for i in $(seq 1 200); do
-		missing=
-		for tp in "$@"; do
-			bpftool link show 2>/dev/null | grep -q "tp '$tp'" || missing=$tp
-		done
-		[ -z "$missing" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-no_programs_left() {
-	! bpftool prog show 2>/dev/null | grep -qE 'name (tnvme_|nvme_setup_cmd|nvme_sq|nvme_complete_rq|irq_handler_e)'
-}
 # fio_terse_ios FILE: reads + writes completed (terse v3: KiB read in field
 # 6, KiB written in field 47), in 4 KiB I/Os
 fio_terse_ios() {
@@ -319,7 +303,7 @@ fio --name=bg --filename=/dev/$disk --rw=randread --bs=4k --direct=1 --ioengine=
 	--hipri --iodepth=4 --numjobs=2 --cpus_allowed=0,1 --cpus_allowed_policy=split \
 	--runtime=300 --time_based >/dev/null 2>&1 &
 fpid=$!
-sleep 1
+check "fio polls on the stock driver's disk" wait_disk_io "$disk"
 $NS top --driver nvme -C "$c" --plain -n 1 -i 2 >$T/nvme-top.txt 2>&1
 kill $fpid 2>/dev/null
 wait $fpid

@@ -39,10 +39,6 @@ top_stop() {
 skipped_runs() {
 	jq -s --arg p "$2" '[.[].lost.bpf_runs_skipped_by_program[$p] // 0] | add // 0' "$1"
 }
-# no_programs_left: no BPF program of nvmescope is loaded
-no_programs_left() {
-	! bpftool prog show 2>/dev/null | grep -qE 'name (tnvme_|nvme_setup_cmd|nvme_sq|nvme_complete_rq|irq_handler_e)'
-}
 # no_irq_programs: no BPF program on irq:irq_handler_entry/exit (issue #4:
 # attaching one live-patches every interrupt's path and can hang TCG)
 no_irq_programs() {
@@ -127,9 +123,9 @@ done
 # what the kernel printed from the records (argument order of trace.h).
 echo > $TRACEFS/trace
 echo 1 > $TRACEFS/events/tnvme/enable
-$NS trace --json -c 1 -o read -d 20 >$T/trace.json 2>$T/trace.err &
+$NS trace --json -c 1 -o read -d $((20 * ${LABVM_SLOWDOWN:-1})) >$T/trace.json 2>$T/trace.err &
 pid=$!
-sleep 1.5
+check "trace attached its programs" wait_attached tnvme_rq_start tnvme_cq_doorbell
 dd if=/dev/tnvme0n1 of=/dev/null bs=4096 count=1 skip=777 iflag=direct 2>/dev/null
 wait $pid
 rc=$?
@@ -270,9 +266,9 @@ check "--driver nvme: no doorbell event, MMIO doorbells null" \
 echo > $TRACEFS/trace
 echo 1 > $TRACEFS/events/nvme/nvme_setup_cmd/enable
 echo 1 > $TRACEFS/events/nvme/nvme_complete_rq/enable
-$NS trace --driver nvme --json -c 1 -o read -d 20 >$T/nvme-trace.json 2>&1 &
+$NS trace --driver nvme --json -c 1 -o read -d $((20 * ${LABVM_SLOWDOWN:-1})) >$T/nvme-trace.json 2>&1 &
 pid=$!
-sleep 1.5
+check "trace --driver nvme attached its programs" wait_attached nvme_setup_cmd nvme_complete_rq
 check "trace --driver nvme attaches nothing to irq_handler_entry/exit" no_irq_programs
 dd if=/dev/nvme0n1 of=/dev/null bs=4096 count=1 skip=99 iflag=direct 2>/dev/null
 wait $pid
