@@ -201,9 +201,9 @@ check "latency percentiles are reported ($p99 us p99)" sh -c "[ '$p99' != null ]
 
 # lat, irq with observed CPUs, and JSON on every subcommand
 fio --name=bg --filename=/dev/tnvme0n1 --rw=randread --bs=4k --direct=1 \
-	--ioengine=io_uring --iodepth=8 --runtime=20 --time_based >/dev/null 2>&1 &
+	--ioengine=io_uring --iodepth=8 --runtime=$((20 * ${LABVM_SLOWDOWN:-1})) --time_based >/dev/null 2>&1 &
 fpid=$!
-sleep 1
+check "fio reads in the background" wait_disk_io tnvme0n1
 $NS lat -d 2 >$T/lat.txt 2>&1
 check "lat -d 2 prints histograms per step" grep -q 'sq_doorbell -> irq' $T/lat.txt
 $NS lat --json -d 1 | jq -e '.queues[0].latency["rq_start-rq_end"].buckets | length > 0' >/dev/null
