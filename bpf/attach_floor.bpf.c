@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * attach_floor.bpf.c - empty programs on the tnvme tracepoints that
- * "nvmescope top" uses, for the benchmark only (tools/bench.d/nvmescope.sh).
+ * attach_floor.bpf.c - empty programs on the seven per-command tnvme
+ * tracepoints that "nvmescope top" attaches to, for the benchmark only
+ * (tools/bench.d/nvmescope.sh).  top also attaches to tnvme_sq_level (once
+ * per SQ doorbell) and tnvme_poll (poll queues only): those are left out.
  *
  * Why: the bench compares fio with and without nvmescope.  Part of that
  * cost is nvmescope's own work (clock reads, map updates), part is paid by
  * any BPF program on these events at all: the enabled tracepoint calls
- * the program through the BPF trampoline of the raw tracepoint, with its
- * recursion guard and RCU section.  These programs do nothing, so fio
+ * the program through the kernel's raw tracepoint glue (__bpf_trace_run()),
+ * with its recursion guard and RCU section.  These programs do nothing, so fio
  * with them attached shows that second part alone: the floor below which
  * no tool that watches these seven events can go on this machine.
  *
- * Same events, same program type (raw_tp) and same order of attachment
- * as nvmescope top on tnvme (bpf/nvmescope.bpf.c).
+ * The same program type (raw_tp), attached in the same order as
+ * nvmescope top's programs for these seven events (nvmescope.bpf.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -26,7 +26,8 @@
  * everything from "___" on when it matches names.
  *
  * The command is read as bytes at the offsets of the NVMe specification
- * (NVMe 2.0 Base, 4.2 "Submission Queue Entry"), which no kernel moves.
+ * (NVMe 2.0 Base, 3.3.3.1, the submission queue entry), which no kernel
+ * moves.
  *
  * tests/vm/nvmescope-vm.sh checks every value against what tracefs prints
  * for the same command.

@@ -5,9 +5,10 @@
  * Every command - admin or I/O, from the kernel or from nvme-cli - travels
  * as a blk-mq request: the admin queue has its own request_queue
  * (dev->admin_q) whose queue_rq() writes into SQ 0.  That way there is one
- * submission path (io.c), one completion path (irq.c) and one timeout
- * handler for everything, as in the stock driver.  A "synchronous" command
- * is a request we allocate, execute and wait for here.
+ * submission path (tnvme_queue_rq()), one completion path (tnvme_reap_cq()
+ * and tnvme_complete_rq()) and one timeout handler (tnvme_timeout()) for
+ * everything, as in the stock driver.  A "synchronous" command is a
+ * request we allocate, execute and wait for here.
  */
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -216,7 +217,7 @@ int tnvme_identify_ctrl_nvm(struct tnvme_dev *dev)
  * section 5.27.1.5): send @dword11 as the caller built it (NCQR in bits
  * 31:16, NSQR in bits 15:0) and return the completion's dword 0 in
  * @dword0 (NCQA and NSQA, the same layout).  What to ask for and what to
- * make of the answer is tnvme_pick_queue_count()'s business (probe.c).
+ * make of the answer is tnvme_pick_queue_count()'s business.
  */
 int tnvme_set_queue_count(struct tnvme_dev *dev, u32 dword11, u32 *dword0)
 {

@@ -12,13 +12,14 @@
  *   NVME_IOCTL_IO_CMD           I/O command, 32-bit result
  *   NVME_IOCTL_IO64_CMD         I/O command, 64-bit result
  *   NVME_IOCTL_RESET            controller reset (char device only)
+ *   NVME_IOCTL_RESCAN           namespace rescan (char device only)
  *
  * They work on the char device (/dev/tnvme0) and on the namespace block
  * devices (/dev/tnvme0n1): "nvme id-ns /dev/tnvme0n1" asks the block
  * device for its namespace id and then sends an admin Identify through it.
  *
  * A user command travels the same way as every other command: as a blk-mq
- * request (tnvme_execute_cmd() in admin.c).  Here we only check it: this
+ * request (tnvme_execute_cmd()).  Here we only check it: this
  * is the boundary where untrusted input enters the driver.
  */
 #include <linux/cdev.h>
@@ -252,7 +253,7 @@ static long tnvme_locked_ioctl(struct tnvme_dev *dev, struct tnvme_ns *ns,
 	return ret;
 }
 
-/* Block device ioctl (block_device_operations.ioctl, namespace.c). */
+/* Block device ioctl (tnvme_bdev_ops.ioctl). */
 int tnvme_ns_ioctl(struct block_device *bdev, fmode_t mode,
 		   unsigned int cmd, unsigned long arg)
 {
@@ -463,8 +464,9 @@ void tnvme_init_ctrl_device(struct tnvme_dev *dev,
 	d->groups = tnvme_ctrl_groups;
 	d->release = release;
 	dev_set_drvdata(d, dev);
-	/* Cannot fail for lack of memory in a way that matters: no name
-	 * only means no /dev node, which device_add() then refuses.
+	/*
+	 * Unchecked: if it fails (no memory), the device has no name and
+	 * cdev_device_add() refuses it, so probe fails there.
 	 */
 	dev_set_name(d, "tnvme%d", dev->instance);
 }
@@ -485,7 +487,8 @@ int tnvme_add_chardev(struct tnvme_dev *dev)
 
 /*
  * Remove /dev/tnvme<c> and the sysfs files (waiting for a running
- * reset_controller write).  Open files keep the struct alive.
+ * reset_controller or rescan_controller write).  Open files keep the
+ * struct alive.
  */
 void tnvme_del_chardev(struct tnvme_dev *dev)
 {

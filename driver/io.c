@@ -13,7 +13,7 @@
  *   - ring the SQ tail doorbell, now or once the batch is complete: the
  *     sq_doorbell step.
  *
- * The completion side is in irq.c.
+ * The completion side starts in tnvme_irq() (or tnvme_poll()).
  */
 #include <linux/blk-mq-pci.h>
 #include <linux/dmapool.h>
@@ -432,11 +432,12 @@ static void tnvme_sq_copy_cmd(struct tnvme_queue *q, struct nvme_command *c,
  * Ring the SQ tail doorbell: tell the controller that the slots up to
  * (not including) sq_tail hold new commands.
  *
- * With shadow doorbells (shadow_doorbell.c) the new tail goes to the
- * shadow buffer first, and the MMIO write happens only if the controller
- * asked for it.  Interrupts stay off from that update to the trace: the
- * controller may see the shadow value at once, and its completion
- * interrupt must not run on this CPU before the doorbell is traced.
+ * With shadow doorbells (tnvme_shadow_db_update()) the new tail goes to
+ * the shadow buffer first, and the MMIO write happens only if the
+ * controller asked for it.  Interrupts stay off from that update to the
+ * trace: the controller may see the shadow value at once, and its
+ * completion interrupt must not run on this CPU before the doorbell is
+ * traced.
  *
  * blk-mq tells us with bd->last whether more requests follow in this
  * batch; if so, we skip the doorbell (one MMIO write for many commands)
@@ -521,8 +522,8 @@ static void tnvme_commit_rqs(struct blk_mq_hw_ctx *hctx)
 /*
  * The blk-mq entry point, for the admin queue and the I/O queues alike.
  * The command id (CID) is the request's tag: unique among the commands in
- * flight on this queue, which is what the spec requires (4.1), and it lets
- * the completion path find the request again with blk_mq_tag_to_rq().
+ * flight on this queue, which is what the spec requires (3.3.3.1), and it
+ * lets the completion path find the request again with blk_mq_tag_to_rq().
  */
 static blk_status_t tnvme_queue_rq(struct blk_mq_hw_ctx *hctx,
 				   const struct blk_mq_queue_data *bd)
@@ -706,9 +707,10 @@ int tnvme_alloc_admin_queue(struct tnvme_dev *dev)
 	set->ops = &tnvme_admin_mq_ops;
 	set->nr_hw_queues = 1;
 	/*
-	 * A ring of N entries holds N - 1 commands (see queues.c).  One tag
-	 * is kept for the Asynchronous Event Request, which stays with the
-	 * controller until an event happens (admin.c).
+	 * A ring of N entries holds N - 1 commands (see the top of
+	 * queues.c).  One tag is kept for the Asynchronous Event Request,
+	 * which stays with the controller until an event happens
+	 * (tnvme_submit_async_event()).
 	 */
 	set->queue_depth = TNVME_ADMIN_DEPTH - 1;
 	set->reserved_tags = 1;

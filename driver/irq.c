@@ -14,7 +14,7 @@
  *     the cq_doorbell step.
  *
  * There is no register to read: the phase tag in the entry itself says
- * whether it is new (see tnvme_init_queue_state() in queues.c).  On a
+ * whether it is new (see tnvme_init_queue_state()).  On a
  * poll queue, tnvme_poll() does the same without an interrupt.
  *
  * This file follows a completion through its life: the CQE
@@ -106,7 +106,7 @@ static void tnvme_advance_cq_head(struct tnvme_queue *q)
  * Tell the controller that slots before cq_head are free again.  Until we
  * do, it cannot reuse them; a CQ that stays full stalls the queue.  With
  * shadow doorbells the shadow buffer is enough unless the controller
- * asked for an MMIO write (shadow_doorbell.c).
+ * asked for an MMIO write (tnvme_shadow_db_update()).
  */
 static void tnvme_ring_cq_doorbell(struct tnvme_queue *q, u16 reaped)
 {
@@ -226,10 +226,12 @@ static void tnvme_handle_cqe(struct tnvme_queue *q, u16 slot,
 
 /*
  * Reap every new CQE of @q.  Only one context may do this at a time: the
- * queue's interrupt handler, or code that disabled that interrupt.
- * Returns the number of entries reaped.  @iob: see tnvme_handle_cqe(); only
- * the interrupt handler batches (like the stock driver, the polls from the
- * timeout and reset paths complete one by one).
+ * queue's interrupt handler, or code that disabled that interrupt; on a
+ * poll queue, whoever holds cq_poll_lock.  Returns the number of entries
+ * reaped.  @iob: see tnvme_handle_cqe(); the interrupt handler and
+ * blk-mq's ->poll (tnvme_poll()) batch, while, like the stock driver, the
+ * reaps of the timeout and reset paths (tnvme_poll_queue_irqoff())
+ * complete one by one.
  */
 int tnvme_reap_cq(struct tnvme_queue *q, struct io_comp_batch *iob)
 {
@@ -290,10 +292,11 @@ irqreturn_t tnvme_irq(int irq, void *data)
 /*
  * blk-mq's ->poll, for the queues without an interrupt (HCTX_TYPE_POLL):
  * the task that submitted polled I/O calls it in a loop until its request
- * is done.  It does what tnvme_irq() does for the other queues, the sixth
- * step of a request without the interrupt, and its trace event fires
- * where tnvme_irq's would.  A look that finds nothing takes no lock.
- * Several tasks may poll one queue at once: cq_poll_lock lets one reap.
+ * is done.  It does what tnvme_irq() does for the other queues: it stands
+ * in for the irq step, which a poll queue does not have, and its trace
+ * event (tnvme_poll) fires where tnvme_irq's would.  A look that finds
+ * nothing takes no lock.  Several tasks may poll one queue at once:
+ * cq_poll_lock lets one reap.
  */
 int tnvme_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 {

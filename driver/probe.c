@@ -14,7 +14,7 @@
  *   4. enable: CC.EN = 1, wait for CSTS.RDY = 1
  *   5. Identify Controller, Set Features Number of Queues   (5.17, 5.27)
  *   6. interrupts, then Create I/O CQ and SQ per queue      (5.4, 5.5)
- *   7. Identify the namespaces and add a gendisk for each   (namespace.c)
+ *   7. Identify the namespaces and add a gendisk for each   (tnvme_scan_namespaces())
  *
  * and tnvme_remove() undoes it all in reverse.
  *
@@ -43,8 +43,8 @@
 #include "trace.h"
 
 /* ---------------------------------------------------------------------
- * Module parameters.  Each one rejects out-of-range values at load time
- * (param_set_uint_minmax) instead of clamping them silently.
+ * Module parameters.  Each numeric one rejects out-of-range values at load
+ * time (param_set_uint_minmax) instead of clamping them silently.
  */
 
 unsigned int tnvme_io_queues = 64;
@@ -368,10 +368,9 @@ static unsigned int tnvme_max_io_queues(void)
  * the io_queues parameter) interrupt-driven ones plus poll_queues polled
  * ones, but no more than the controller grants.  More interrupt-driven
  * queues than CPUs would never be used by blk-mq's CPU mapping; more than
- * granted, the controller refuses to create.  (tnvme_setup_irq_vectors()
- * splits the count into the two kinds.)
- * (tnvme_setup_irq_vectors() lowers the count again if fewer MSI-X
- * vectors are available.)
+ * granted, the controller refuses to create.  tnvme_setup_irq_vectors()
+ * then splits the count into the two kinds, and lowers it again if fewer
+ * MSI-X vectors are available.
  */
 static int tnvme_pick_queue_count(struct tnvme_dev *dev, unsigned int *nr)
 {
@@ -425,8 +424,11 @@ static int tnvme_pick_queue_count(struct tnvme_dev *dev, unsigned int *nr)
  *                        let the requeued requests run again.
  *
  * Who asks for a reset: NVME_IOCTL_RESET and the reset_controller sysfs
- * attribute (chardev.c), and the timeout handler (irq.c) when a command
- * is lost, an Abort did not help, or CSTS.CFS says the controller failed.
+ * attribute (tnvme_reset_ctrl_sync()), and the timeout handler
+ * (tnvme_timeout(), through tnvme_recover()) when a command is lost, an
+ * Abort did not help, or CSTS.CFS says the controller failed.  The PCI
+ * and PM cores' resets take the same two steps (tnvme_prepare_reset(),
+ * tnvme_finish_reset()).
  */
 
 static const char *const tnvme_state_names[] = {
@@ -488,7 +490,7 @@ bool tnvme_change_state(struct tnvme_dev *dev, enum tnvme_ctrl_state new)
 }
 
 /*
- * Stop and start the flow of requests into queue_rq().  The admin queue
+ * Stop and start the flow of requests into tnvme_queue_rq().  The admin queue
  * has its own bit for the same reason as the namespaces (see
  * tnvme_quiesce_namespaces()): blk_mq_quiesce_queue() nests.  Stopping
  * happens only in tnvme_dev_disable(), under shutdown_lock.
@@ -524,7 +526,7 @@ static void tnvme_start_queues(struct tnvme_dev *dev)
  *
  * The queues stay quiesced afterwards: reset_work starts them once the
  * controller is back, or the caller starts them to fail requests fast
- * (queue_rq() refuses a queue that is not live).
+ * (tnvme_queue_rq() refuses a queue that is not live).
  *
  * Order matters.  The controller must stop DMA before we end a request,
  * or it could still write into memory blk-mq already gave back.  A device
@@ -555,7 +557,7 @@ void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown)
 	for (i = 0; i <= dev->nr_io_queues; i++)
 		tnvme_poll_queue_irqoff(&dev->queues[i]);
 	/*
-	 * ...and cancel the rest (tnvme_cancel_request() in irq.c).  Waiting
+	 * ...and cancel the rest (tnvme_cancel_request()).  Waiting
 	 * for the cancelled requests' ->complete makes sure none is still
 	 * being requeued or ended on another CPU when we go on.
 	 */
@@ -574,10 +576,11 @@ void tnvme_dev_disable(struct tnvme_dev *dev, bool shutdown)
  * tnvme_wq in state RESETTING; whoever moved the state there queued it.
  *
  *   1. disable the controller and cancel (requeue) everything in flight
- *   2. bus mastering on again (someone may have cleared it: the lab's
- *      setpci test does), admin queue registers, CC.EN = 1
+ *   2. bus mastering on again (someone may have cleared it: the
+ *      fault-busmaster test does, with setpci), admin queue registers,
+ *      CC.EN = 1
  *   3. let admin commands through; Set Features Number of Queues again
- *      (5.27.1.7: the value does not survive a reset); Create I/O CQs/SQs
+ *      (5.27.1.5: the value does not survive a reset); Create I/O CQs/SQs
  *   4. LIVE; unquiesce the namespaces: the requeued requests go out
  *
  * If any of these fails the controller is DEAD: requests fail at once.

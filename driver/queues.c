@@ -139,7 +139,8 @@ void tnvme_program_admin_queue(struct tnvme_dev *dev)
 }
 
 /* ---------------------------------------------------------------------
- * Interrupts: one MSI-X vector per CQ.
+ * Interrupts: one MSI-X vector per CQ, except a poll queue's, which has
+ * none.
  */
 
 int tnvme_request_irq(struct tnvme_queue *q)

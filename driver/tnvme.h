@@ -60,7 +60,8 @@
 
 /*
  * Dataset Management ranges per discard request: one 4 KiB page of
- * 16-byte ranges (4.1) is the most one PRP entry describes; up to
+ * 16-byte ranges, which PRP1 alone describes (4.1) and which is also the
+ * most a command may carry (NR is 8 bits, 0-based: 256 ranges); up to
  * TNVME_DSM_SMALL_RANGES fit in a block of the small pool.
  */
 #define TNVME_DSM_MAX_RANGES	(TNVME_CTRL_PAGE_SIZE / sizeof(struct nvme_dsm_range))
@@ -79,14 +80,17 @@
 #define TNVME_MAX_PRPS		(TNVME_MAX_XFER / TNVME_CTRL_PAGE_SIZE + 1)
 #define TNVME_MAX_LIST_PAGES	DIV_ROUND_UP(TNVME_MAX_PRPS, TNVME_PRPS_PER_PAGE - 1)
 
-/* Admin queue depth: 32 entries, so 31 commands in flight (see queues.c). */
+/*
+ * Admin queue depth: 32 entries, so 31 commands in flight (a ring holds one
+ * entry fewer, see the top of queues.c; tnvme_alloc_admin_queue()).
+ */
 #define TNVME_ADMIN_DEPTH	32
 
 /* Bounds of the I/O queue depth parameter. */
 #define TNVME_MIN_DEPTH		2
 #define TNVME_MAX_DEPTH		4096
 
-/* /dev/tnvme<c> minors, and the largest instance number c. */
+/* Instances c of /dev/tnvme<c>: 0 to TNVME_MAX_CTRLS - 1, a minor each. */
 #define TNVME_MAX_CTRLS		64
 
 /* Module parameters (defined and range-checked in probe.c). */
@@ -99,7 +103,7 @@ extern bool tnvme_shadow_doorbells;
 extern char *tnvme_serial;
 extern char *tnvme_pci_addr;
 
-/* Runs resets and asynchronous event handling (probe.c). */
+/* Runs resets and asynchronous event handling (created in tnvme_init()). */
 extern struct workqueue_struct *tnvme_wq;
 
 struct tnvme_dev;
@@ -131,7 +135,7 @@ struct tnvme_queue {
 	u16 sq_head_at_copy;
 	/* LAB-TODO(10) end */
 	u32 __iomem *sq_db;	/* SQ y Tail Doorbell (from 1000h, 3.1.3) */
-	__le32 *shadow_sq_db;	/* its shadow (NULL: none, shadow_doorbell.c) */
+	__le32 *shadow_sq_db;	/* its shadow or NULL (tnvme_shadow_db_init_queue()) */
 	__le32 *sq_event_idx;	/* ring sq_db when the tail passes this */
 
 	/*
@@ -171,16 +175,17 @@ struct tnvme_iod {
 	u64 result;		/* CQE dword 0 (and 1) */
 
 	/*
-	 * Error handling (irq.c, io.c).  retries counts how often this
-	 * request went back to the queue after a reset cancelled it; it
-	 * survives requeueing (reset only when blk-mq hands us a fresh
-	 * request, see tnvme_queue_rq()).  aborted: the timeout handler
-	 * already sent an Abort for it, so a second timeout means reset.
+	 * Error handling (tnvme_complete_rq(), tnvme_timeout()).  retries
+	 * counts how often this request went back to the queue after a
+	 * reset cancelled it; it survives requeueing (reset only when blk-mq
+	 * hands us a fresh request, see tnvme_queue_rq()).  aborted: the
+	 * timeout handler already sent an Abort for it, so a second timeout
+	 * means reset.
 	 */
 	u8 retries;
 	bool aborted;
 
-	/* Data mapping (io.c). */
+	/* Data mapping (tnvme_map_data(), tnvme_setup_discard()). */
 	int nents;		/* mapped sg entries, 0 = nothing mapped */
 	bool mapped;		/* dma_map_sg() done, must be undone */
 	bool mapped_page;	/* ... or dma_map_bvec() of one segment: */
@@ -222,8 +227,7 @@ struct tnvme_ns {
 };
 
 /*
- * Controller states and the transitions between them (probe.c,
- * tnvme_change_state()):
+ * Controller states and the transitions between them (tnvme_change_state()):
  *
  *   NEW ------> LIVE <-------> RESETTING
  *    |           |               |    ^
@@ -309,14 +313,14 @@ struct tnvme_dev {
 
 	/*
 	 * Shadow Doorbell and EventIdx buffers, one page each, or NULL
-	 * (shadow_doorbell.c).
+	 * (tnvme_shadow_db_setup()).
 	 */
 	__le32 *shadow_dbs;
 	dma_addr_t shadow_dbs_dma;
 	__le32 *event_idxs;
 	dma_addr_t event_idxs_dma;
 
-	/* Pools for PRP lists (io.c). */
+	/* Pools for PRP lists and discard ranges (tnvme_create_pools()). */
 	struct dma_pool *prp_page_pool;
 	struct dma_pool *prp_small_pool;
 
@@ -330,13 +334,14 @@ struct tnvme_dev {
 	struct rw_semaphore ns_rwsem;
 	struct mutex scan_lock;		/* one namespace scan at a time */
 
-	/* Asynchronous events (admin.c): the last event's CQE dword 0. */
+	/* The last asynchronous event's CQE dword 0 (tnvme_async_event_work()). */
 	u32 async_event;
 	struct work_struct async_event_work;
 
 	/*
 	 * Char device /dev/tnvme<c> and its class device
-	 * /sys/class/tnvme/tnvme<c> (attributes: state, reset_controller).
+	 * /sys/class/tnvme/tnvme<c> (attributes, tnvme_ctrl_attrs[]: state,
+	 * reset_controller, rescan_controller and the identity files).
 	 * ctrl_device also carries the reference count of the whole struct:
 	 * its release function frees it (see "Lifetime" below).
 	 */
@@ -344,7 +349,7 @@ struct tnvme_dev {
 	struct device ctrl_device;
 	bool cdev_added;
 
-	/* Error recovery (probe.c, irq.c). */
+	/* Error recovery (tnvme_reset_work(), tnvme_timeout()). */
 	enum tnvme_ctrl_state state;	/* change only via tnvme_change_state */
 	spinlock_t state_lock;
 	struct work_struct reset_work;	/* runs tnvme_reset_work() */
@@ -367,7 +372,7 @@ struct tnvme_dev {
 
 /*
  * dev->flags: the queues are quiesced by us (keeps quiesce balanced);
- * RESETTING is held for the PCI or PM core (probe.c, PCI resets).
+ * RESETTING is held for the PCI or PM core (tnvme_prepare_reset()).
  */
 #define TNVME_F_IO_STOPPED	0
 #define TNVME_F_ADMIN_STOPPED	1

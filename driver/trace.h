@@ -43,7 +43,8 @@
  * The sq_write step: the driver copied a command into a submission queue
  * slot.
  * nlb is the 1-based number of logical blocks (0 for commands without an
- * LBA range), data_len the bytes described by the data pointer.
+ * LBA range), data_len the bytes of data the command moves (0 for a
+ * discard, whose data pointer holds only its list of ranges).
  */
 TRACE_EVENT(tnvme_sq_write,
 	    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
@@ -84,8 +85,8 @@ TRACE_EVENT(tnvme_sq_write,
  * TP_printk no event uses would not compile cleanly.)
  *
  * mmio=0: the value went only to the shadow doorbell buffer, which the
- * controller reads on its own (shadow_doorbell.c); mmio=1: the doorbell
- * register was written too.  Without shadow doorbells always 1.
+ * controller reads on its own (tnvme_shadow_db_update()); mmio=1: the
+ * doorbell register was written too.  Without shadow doorbells always 1.
  */
 DECLARE_EVENT_CLASS(tnvme_doorbell,
 		    TP_PROTO(u32 ctrl, u16 qid, u16 value, u16 count, bool mmio),
@@ -296,9 +297,9 @@ TRACE_EVENT(tnvme_poll,
 
 /*
  * Not steps: start and end of a request as the driver sees it.  Start in
- * queue_rq() on the submitting CPU, before the sq_write step; end when its
- * CQE is handled on the completing CPU.  The time between the two is the
- * device-side latency plus the driver's.
+ * tnvme_queue_rq() on the submitting CPU, before the sq_write step; end
+ * when its CQE is handled on the completing CPU.  The time between the two
+ * is the device-side latency plus the driver's.
  */
 DECLARE_EVENT_CLASS(tnvme_rq,
 		    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u32 cpu, u8 opcode,
@@ -337,8 +338,8 @@ DEFINE_EVENT(tnvme_rq, tnvme_rq_end,
 );
 
 /*
- * Error recovery (docs/fault-tolerance.md).  These two events are new
- * and separate from the I/O path's: nothing above changed layout.
+ * Error recovery (docs/fault-tolerance.md).  These two events are
+ * separate from the I/O path's: adding them changed no layout above.
  *
  * Their records hold enum values (enum tnvme_ctrl_state and enum
  * tnvme_timeout_action in tnvme.h); the text shows names.
