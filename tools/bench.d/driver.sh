@@ -6,7 +6,7 @@
 #   driver.sh ROUNDS SECONDS
 # Workloads: 4 KiB random read, QD32, one job per vCPU; 128 KiB sequential
 # read, QD32, one job.  Rounds alternate which driver goes first.  Then the
-# same with every tnvme tracepoint enabled in ftrace.
+# random read again with every tnvme tracepoint enabled in ftrace.
 set -u
 . "$(dirname "$0")/lib.sh"
 rounds=$1

@@ -16,9 +16,9 @@
 #             header says how close it is), to a file
 # Each round runs every arm once, the order rotated by one arm per round,
 # so a slow drift of this noisy machine hits every arm alike.  A tracer is
-# started and its first report (top, bpftrace) or its "attached" line
-# (floor, lat, trace) awaited before fio starts, and it is stopped with
-# SIGINT after fio ends.
+# started and its first report (top, bpftrace) or its start-up line
+# (floor: "attached", lat: "collecting", trace: "tracing") awaited before
+# fio starts, and it is stopped with SIGINT after fio ends.
 #
 # Per arm, medians over the rounds:
 #   iops       fio's IOPS: the total of its 4 jobs
@@ -43,13 +43,15 @@
 #   cpu_pct    the tracer's own CPU over fio's run: utime + stime of its
 #              process (/proc/PID/stat), % of one CPU
 #   start_ms   launch -> first report (top -i 1, bpftrace: its first
-#              per-second print) or -> "attached" (floor, lat, trace),
+#              per-second print) or -> start-up line (floor, lat, trace),
 #              with no I/O running
 # and, under the same fio load after each round (as before issue 16):
 #   first_report_ms  launch -> first report line of top -i 1
 #   attach_ms        launch -> first report of top -i 0.1, minus 100 ms
 # RESULT lines: nvmescope.ARM.METRIC, nvmescope.first_report_ms,
-# nvmescope.attach_ms; then one verdict line per goal of issue 16
+# nvmescope.attach_ms, nvmescope.top.lost (what top's JSON counted as
+# lost) and nvmescope.bpftrace.seen (bpftrace's completions / fio's I/Os);
+# then one verdict line per goal of issue 16
 # (printed, never a failure: bench is not a test).
 set -u
 . "$(dirname "$0")/lib.sh"

@@ -2,10 +2,11 @@
 /*
  * hist.c - latency histograms.
  *
- * Slot layout (bpf/nvmescope.h): values 0..3 ns have their own slot; a
- * value v >= 4 with l = floor(log2 v) falls in slot 4*(l-1) + q, where q
- * (0..3) is the two bits below the top bit.  So each power of two is cut
- * in four equal parts: [4,5) [5,6) [6,7) [7,8) [8,10) [10,12) ...
+ * Slot layout (NS_HIST_SLOTS, hist_slot() on the BPF side): values 0..3 ns
+ * have their own slot; a value v >= 4 with l = floor(log2 v) falls in slot
+ * 4*(l-1) + q, where q (0..3) is the two bits below the top bit.  So each
+ * power of two is cut in four equal parts: [4,5) [5,6) [6,7) [7,8) [8,10)
+ * [10,12) ...
  */
 #include <math.h>
 #include <string.h>

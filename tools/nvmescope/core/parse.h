@@ -13,7 +13,7 @@
 /* Longest -i/-d, and the shortest: a day, and 10 ms. */
 #define NS_SECONDS_MIN 0.01
 #define NS_SECONDS_MAX 86400.0
-/* Largest -n/-c of top, trace and merge. */
+/* Largest -n of top, -c of trace and merge, -k of timeline. */
 #define NS_COUNT_MAX 1000000000L
 
 /*

@@ -350,9 +350,10 @@ static uint64_t count_of_cpu(const struct proc_interrupts *pi,
  * reading, or a counter that went backwards (the number was freed and
  * reused), counts nothing.  Returns the sum.
  *
- * This is what nvmescope used to count with irq:irq_handler_entry: the
- * kernel bumps the same per-CPU counter once per interrupt before it runs
- * the handlers, without live-patching the interrupt path.
+ * This counts what the irq_handler_entry program counts (only with
+ * --irq-events, no longer the default): the kernel bumps this per-CPU
+ * counter once per interrupt before it runs the handlers, and reading it
+ * live-patches nothing into the interrupt path.
  */
 uint64_t proc_interrupts_delta(const struct proc_interrupts *before,
 			       const struct proc_interrupts *after,
@@ -402,7 +403,10 @@ enum ns_qtype hctx_type_parse(const char *text)
 
 /* ------------------------------------------------------ queue names */
 
-/* Digits at *p into *v; returns the end, NULL if none. */
+/*
+ * Digits at p (before end) into *v; returns their end, NULL if none or too
+ * many.
+ */
 static const char *parse_uint(const char *p, const char *end, unsigned int *v)
 {
 	const char *start = p;

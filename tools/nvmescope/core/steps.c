@@ -2,7 +2,8 @@
 /*
  * steps.c - the names nvmescope prints for steps and intervals, and which
  * of them each driver lets us see.  One table, so the column headers, the
- * JSON keys and the docs agree.
+ * JSON keys and the docs agree.  Also the other names it prints (drivers,
+ * queue types, opcodes, lost events) and print_error().
  */
 #include <stdarg.h>
 #include "tool.h"
@@ -140,9 +141,12 @@ const char *queue_type_from_name(enum ns_qtype_from f)
 }
 
 /*
- * The stock driver's tracepoints: nvme_setup_cmd (~ rq_start),
- * nvme_sq (one per CQE, ~ cqe), nvme_complete_rq (~ rq_end), plus the
- * interrupt.  It has no event for the SQ write, either doorbell or DMA.
+ * The steps a command's trace shows.  The stock driver's tracepoints:
+ * nvme_setup_cmd (~ rq_start) and nvme_complete_rq (~ rq_end), and
+ * nvme_sq (one per CQE), whose first of a reap stands for the irq step
+ * (or irq_handler_entry with --irq-events); nvme_sq is counted but not
+ * stamped on the command, so no cqe.  It has no event for the SQ write,
+ * either doorbell, the DMA mapping or the fetch.
  */
 bool step_visible(enum ns_driver d, enum ns_step s)
 {

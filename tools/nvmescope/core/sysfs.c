@@ -64,9 +64,10 @@ bool controller_exists(enum ns_driver d, unsigned int ctrl)
 }
 
 /*
- * The disk of a controller: for tnvme, /sys/block/tnvme<c>n1; for the
- * stock driver the disk's "device" link points at .../nvme/nvme<c> (the
- * disk name may use the subsystem number instead of the controller's).
+ * A disk of a controller, the first /sys/block lists: for tnvme, one named
+ * tnvme<c>n<nsid>; for the stock driver one whose "device" link points at
+ * .../nvme/nvme<c> (the disk name may use the subsystem number instead of
+ * the controller's).
  */
 static bool find_disk(enum ns_driver d, unsigned int ctrl, char *disk, size_t len)
 {

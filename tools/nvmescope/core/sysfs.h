@@ -40,7 +40,7 @@ void nvme_queues_free(struct nvme_queues *qs);
 
 bool driver_loaded(enum ns_driver d);
 bool controller_exists(enum ns_driver d, unsigned int ctrl);
-/* log2 of the LBA size of the controller's first namespace (9 if unknown) */
+/* log2 of the LBA size of a namespace of the controller (9 if unknown) */
 unsigned int nvme_lba_shift_of(enum ns_driver d, unsigned int ctrl);
 /* "tnvme0" / "nvme1" */
 void ctrl_label(enum ns_driver d, unsigned int ctrl, char *buf, size_t len);

@@ -274,7 +274,7 @@ static void json_poll_counter(struct json *j, const char *key, uint64_t v,
 		json_null(j, key);
 }
 
-/* The raw event counts behind the rates (names as in bpf/nvmescope.h). */
+/* The raw event counts behind the rates (named as in struct ns_counters). */
 void json_counters(struct json *j, const struct ns_counters *c, bool poll_events)
 {
 	json_object_begin(j, "events");

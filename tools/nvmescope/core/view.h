@@ -58,11 +58,11 @@ struct queue_view {
 
 void lat_summary_make(struct lat_summary *l, const struct ns_hist *h, bool visible);
 /*
- * A queue's type from what sysfs.c read at start (sys, sys_from) and its
- * events since then (total): debugfs is the kernel's own word; else a
- * queue with polls and no tnvme_irq is a poll queue and one with
- * tnvme_irq events an interrupt-driven one; else whether it has a line
- * in /proc/interrupts.  *from says which rule decided.
+ * A queue's type from what nvme_queues_discover() read at start (sys,
+ * sys_from) and its events since then (total): debugfs is the kernel's
+ * own word; else a queue with polls and no tnvme_irq is a poll queue and
+ * one with tnvme_irq events an interrupt-driven one; else whether it has
+ * a line in /proc/interrupts.  *from says which rule decided.
  */
 enum ns_qtype queue_type_resolve(enum ns_qtype sys, enum ns_qtype_from sys_from,
 				 const struct ns_counters *total,

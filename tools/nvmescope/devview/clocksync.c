@@ -39,7 +39,10 @@
  * inconsistent.  While the band is empty, the pair that sets the violated
  * bound is dropped if it stands alone (further from the next pair of its
  * side than the band is wide), up to 0.1 % of the pairs; what was dropped
- * is counted ("outliers"), and if that is not enough the result says
+ * is counted ("outliers").  If the band is still empty, no straight line
+ * fits: the offset is then taken window by window (piecewise(), the
+ * midpoint of each window's band), and only a window whose own band is
+ * empty (or no window with bounds of both sides) makes the result
  * "inconsistent".
  */
 #include <math.h>

@@ -11,8 +11,9 @@
  *   join.c       guest command <-> device command       (struct merged)
  *   merge.c, timeline.c, record.c   the subcommands
  *
- * "Host" in the file names of the issue means the NVMe host: the driver in
- * the guest.  The machine QEMU runs on is called "the host machine" here.
+ * "Host" in hostrec.c and in the HOST file of merge and timeline means the
+ * NVMe host: the driver in the guest.  The machine QEMU runs on is called
+ * "the host machine" here.
  * All times are int64 nanoseconds: guest times since the guest booted,
  * device times since the Unix epoch (QEMU prints microseconds).
  */
@@ -178,7 +179,7 @@ struct csync {
 
 void cs_init(struct csync *c);
 void cs_add(struct csync *c, enum cs_kind kind, int64_t guest_ns, int64_t device_ns);
-int cs_solve(struct csync *c);		/* -1: no pairs of both kinds */
+int cs_solve(struct csync *c);		/* -1: no pairs of both kinds, or no memory */
 /* guest ns -> device ns with the solved offset and drift */
 int64_t cs_map(const struct csync *c, int64_t guest_ns);
 double cs_offset_at(const struct csync *c, int64_t guest_ns);	/* relative to base */
@@ -249,8 +250,8 @@ const char *miv_help(unsigned int iv);
 double sorted_percentile(const double *v, size_t n, double p);
 
 /*
- * Read both files (by name) into r and d for subcommand cmd ("merge");
- * prints errors; returns exit code.
+ * Read both files (by name) into r and d for subcommand cmd ("merge" or
+ * "timeline"); prints errors; returns exit code.
  */
 int devview_load(const char *cmd, const char *host_file, const char *device_file,
 		 struct hrec *r, struct dlog *d);

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hostrec.c - the file "nvmescope record" writes in the guest, and reads
- * back in "merge".  Plain text, one line per command, so it streams and a
- * reader can look at it:
+ * back in "merge" and "timeline".  Plain text, one line per command, so it
+ * streams and a reader can look at it:
  *
  *   # nvmescope-record 1
- *   # clock realtime_ns=R monotonic_ns=M        guest clocks at the start
- *   # attached ctrl=0                            the BPF programs run
+ *   # clock realtime_ns=R monotonic_ns=M read_ns=T
+ *                                                guest clocks at the start
+ *   # attached ctrl=0 driver=tnvme               the BPF programs run
+ *   # C ctrl qid cid ... cq_doorbell             the column names
  *   C ctrl qid cid opcode write bytes status sq_slot cq_slot sq_db_seq
  *     sq_db_cmds cq_db_cqes ts[0] .. ts[9]       (one line; ns, 0 = none)
+ *   # clock_end realtime_ns=R monotonic_ns=M read_ns=T
+ *                                                at the end (not read back)
  *   # end commands=N lost=L not_started=S sq_doorbells=A sq_doorbells_mmio=B
  *         cq_doorbells=C cq_doorbells_mmio=D     (one line)
  *

@@ -8,18 +8,21 @@
  * fetches an SQ in slot order, so on each queue the guest's commands
  * (sorted by sq_write) and the device's (in fetch order) are the same
  * sequence, apart from commands the guest did not record (started before
- * "record", or lost).  The walk is linear: for each guest command, the
- * next device command with its slot, within one queue depth, must have
- * its cid.
+ * "record", or lost).  The walk is linear: for each guest command, its
+ * match is the first device command with the same (cid, slot) within the
+ * next queue depth (the largest SQ slot the device used), and the walk
+ * goes on after it; a guest command with none stays unjoined.
  *
  * Where the walk starts (which lap of the queue) is chosen by the clocks:
- * every place the first guest command's (cid, slot) occurs is tried on the
- * first commands.  A wrong place pairs each guest command with another
- * command's device times, and the device's times vary from command to
- * command much more than the one-way delays of the doorbells and CQEs:
- * the bounds of clocksync.c then contradict each other, or leave a
- * narrower band.  The place leaving the widest band wins; on a tie, the
- * one nearest the guest's own REALTIME - MONOTONIC guess.
+ * every place where the first guest command's (cid, slot) occurs (or, if
+ * it occurs nowhere, the next one's, up to the eighth) is tried on the
+ * next PROBE commands.  A wrong place pairs each guest command with
+ * another command's device times, and the device's times vary from
+ * command to command much more than the one-way delays of the doorbells
+ * and CQEs: the bounds (as cs_add() takes them) then contradict each
+ * other, or leave a narrower band.  The place leaving the widest band
+ * wins; on a tie, the one joining the most commands, then the one nearest
+ * the guest's own REALTIME - MONOTONIC guess.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -367,7 +370,7 @@ static int join_queues(struct merged *m, const struct hrec *r, const struct dlog
 	return 0;
 }
 
-/* The clock bounds (clocksync.c) from every joined command. */
+/* The clock bounds (cs_add()) from every joined command. */
 static int add_clock_bounds(struct merged *m, const struct hrec *r, const struct dlog *d,
 			    const size_t *match)
 {

@@ -7,7 +7,8 @@
  * MONOTONIC clocks read together, as a first guess of the offset to the
  * host machine's clock (the guest's RTC comes from the host).
  *
- * "nvmescope merge" joins the file with QEMU's trace (labvm --device-trace).
+ * "nvmescope merge" (and "timeline") joins the file with QEMU's trace
+ * (labvm --device-trace).
  */
 #include <stdlib.h>
 #include <string.h>

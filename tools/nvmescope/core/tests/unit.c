@@ -2,10 +2,10 @@
 /*
  * nvmescope-unit - unit tests of the parts that need no kernel: the
  * option value parsers, the /proc/interrupts, CPU list and queue name
- * parsers, the histogram
- * percentiles, the JSON writer, and the per-queue views (doorbells, poll
- * queues).  Prints "ok - ..." / "not ok - ..." lines like the rest of the
- * test suite.
+ * parsers, the histogram percentiles, the JSON writer, the per-queue
+ * views (doorbells, SQ_USED, queue types, poll queues) and the lost-event
+ * line.  Prints "ok - ..." / "not ok - ..." lines like the rest of the
+ * test suite; tests/host/nvmescope-unit.sh runs it.
  *
  *   nvmescope-unit            run the tests
  */
@@ -235,8 +235,8 @@ static void test_proc_interrupts(void)
 
 /*
  * Interrupts per CPU between two readings: what top's "hardirqs" and the
- * stock driver's IRQ_CPUS are made of now that nvmescope no longer
- * attaches to irq:irq_handler_entry (issue #4).
+ * stock driver's IRQ_CPUS are made of now that nvmescope attaches to
+ * irq:irq_handler_entry only with --irq-events (issue #4).
  */
 static struct proc_interrupts parse_text(const char *text)
 {
