@@ -93,6 +93,7 @@ struct ns_counters {
 	__u64 tracked_start;	/* ... of those, put into the in-flight map */
 	__u64 tracked_end;	/* ... and found there again at completion */
 	__u64 stale;		/* ... replaced: their completion was missed */
+	__u64 timed;		/* ... timed step by step: 1 in sample_every */
 	__u64 bytes_read;
 	__u64 bytes_written;
 	__u64 errors;		/* completions with a non-zero status */
@@ -126,7 +127,7 @@ struct ns_counters {
 
 /* Lost or unmatched events, per CPU; index = enum ns_drop. */
 enum ns_drop {
-	NS_DROP_INFLIGHT_FULL,	/* in-flight map full: command not timed */
+	NS_DROP_INFLIGHT_FULL,	/* no in-flight entry for its cid: command not tracked */
 	NS_DROP_INFLIGHT_BUSY,	/* never counted: the in-flight map is an array now; kept so the JSON key stays (0) */
 	NS_DROP_NOT_STARTED,	/* completion of a command started before attach */
 	NS_DROP_RINGBUF_FULL,	/* trace record lost: ring buffer full */
@@ -134,13 +135,16 @@ enum ns_drop {
 	NS_DROP_DOORBELL_UNKNOWN, /* command's SQ doorbell no longer remembered */
 	NS_DROP_IRQ_UNKNOWN,	/* completion found outside an interrupt or a poll */
 	NS_DROP_QUEUE_UNKNOWN,	/* event of a controller or queue that appeared after attach */
+	NS_DROP_IRQ_NOT_TIMED,	/* timed command reaped by a handler whose start was not timed */
 	NS_DROP_COUNT,
 };
 
 /*
  * One command, as kept in the in-flight map and as sent to user space in
  * trace mode.  ts[] holds bpf_ktime_get_ns() per enum ns_step, 0 = not
- * seen (or not visible with this driver).
+ * seen (or not visible with this driver).  Only a timed command (see
+ * "Sampling" in nvmescope.bpf.c) has its times and the fields after
+ * cid filled in; an untimed one has only busy, cid and timed = 0.
  */
 struct ns_cmd {
 	__u64 ts[NS_STEP_COUNT];
@@ -164,13 +168,17 @@ struct ns_cmd {
 	__u8 write;
 	__u8 driver;		/* enum ns_driver */
 	__u8 polled;		/* reaped by a poll (poll queue): ts[IRQ] is the poll */
+	__u8 busy;		/* in-flight entry in use: started, not yet ended */
+	__u8 timed;		/* its steps are timed (every command in trace mode) */
 };
 
 /*
  * What user space reads of one queue, per CPU: the counters and one
- * histogram per interval.  The BPF side keeps them at the start of a
- * per-CPU array value (one per queue) followed by its own per-CPU state,
- * so each event needs one map lookup.
+ * histogram per interval.  The counters count every event; the
+ * histograms hold the timed commands only (counters.timed: all of them
+ * unless nvmescope samples, see "Sampling" in nvmescope.bpf.c).  The BPF
+ * side keeps them at the start of a per-CPU array value (one per queue)
+ * followed by its own per-CPU state, so each event needs one map lookup.
  */
 struct ns_queue_stats {
 	struct ns_counters c;

@@ -132,6 +132,11 @@ check_device_trace_clean() {
 
 # ------------------------------------------------------------ guest side
 
+# jqe ARGS...: jq -e, quietly (a check's result is its exit status)
+jqe() {
+	jq -e "$@" >/dev/null
+}
+
 # wait_attached EVENT...: until BPF programs (nvmescope's) are attached to
 # all these raw tracepoints; at most 20 s, stretched on the debug kernel.
 # Loading and attaching take longer on a slow kernel than any fixed sleep,

@@ -56,10 +56,6 @@ exact() {
 irqs_of() {
 	awk -v p="$1" '$NF ~ "^"p"q[0-9]+$" { s = 0; for (i = 2; i <= NF - 3; i++) if ($i ~ /^[0-9]+$/) s += $i; q = $NF; sub("^"p"q", "", q); print q, s }' /proc/interrupts
 }
-# jqe ARGS...: jq -e, quietly (a check's result is its exit status)
-jqe() {
-	jq -e "$@" >/dev/null
-}
 # fio_terse_ios FILE: reads + writes completed (terse v3: KiB read in field
 # 6, KiB written in field 47), in 4 KiB I/Os
 fio_terse_ios() {
@@ -97,7 +93,8 @@ echo 0 >$K/events/enable
 echo 32768 >$K/buffer_size_kb
 : >$K/trace
 for e in tnvme_poll tnvme_cqe tnvme_cq_doorbell tnvme_irq; do echo 1 >$K/events/tnvme/$e/enable; done
-top_start $T/top.json || not_ok "top --json reports"
+# --sample 1: every command timed, so the latency counts are exact too
+top_start $T/top.json --sample 1 || not_ok "top --json reports"
 irqs_of tnvme0 >$T/irq.before
 # the polled jobs on CPUs 0 and 1: one on each poll queue (5: CPUs 0,2; 6: 1,3)
 fio --name=polled --filename=$D --rw=randread --bs=4k --direct=1 --ioengine=io_uring \

@@ -198,16 +198,51 @@ start=$(date +%s%N)
 $NS top --json -i 0.1 -n 1 >/dev/null 2>&1
 ok "start-up + one 0.1 s interval: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 check "latency percentiles are reported ($p99 us p99)" sh -c "[ '$p99' != null ]"
+# Sampling (top's default, 1 in 16): the counts above were exact; the
+# latency is from the timed commands, 8 in a row per CPU and queue, then
+# 120 untimed (SAMPLE_BURST in bpf/nvmescope.bpf.c).  So over the run
+# 0 <= 16 * timed - started <= 120 per CPU and queue that started
+# commands, and every timed command's end to end is in the histograms.
+check "top's default: sample_every 16 in every report" \
+	jqe -s '[.[].sample_every == 16] | all and length > 0' $T/top.json
+started=$(jq -s '[.[].queues[].events.tracked_start] | add' $T/top.json)
+timed=$(jq -s '[.[].queues[].events.timed] | add' $T/top.json)
+ended=$(jq -s '[.[].queues[].latency["rq_start-rq_end"].count // 0] | add' $T/top.json)
+pairs=$(( $(nproc) * $(jq -s '[.[].queues[] | select(.events.tracked_start > 0) | .qid] | unique | length' $T/top.json) ))
+if [ "$started" -gt 1000 ] && [ $((16 * timed - started)) -ge 0 ] &&
+	[ $((16 * timed - started)) -le $((120 * pairs)) ]; then
+	ok "1 in 16 timed: $timed of $started commands ($pairs CPU-queue pairs at most)"
+else
+	not_ok "1 in 16 timed: $timed of $started commands ($pairs CPU-queue pairs at most)"
+fi
+expect_eq "every timed command's end to end is in the histograms" "$timed" "$ended"
 
 # lat, irq with observed CPUs, and JSON on every subcommand
 fio --name=bg --filename=/dev/tnvme0n1 --rw=randread --bs=4k --direct=1 \
-	--ioengine=io_uring --iodepth=8 --runtime=$((20 * ${LABVM_SLOWDOWN:-1})) --time_based >/dev/null 2>&1 &
+	--ioengine=io_uring --iodepth=8 --runtime=$((40 * ${LABVM_SLOWDOWN:-1})) --time_based >/dev/null 2>&1 &
 fpid=$!
 check "fio reads in the background" wait_disk_io tnvme0n1
 $NS lat -d 2 >$T/lat.txt 2>&1
 check "lat -d 2 prints histograms per step" grep -q 'sq_doorbell -> irq' $T/lat.txt
-$NS lat --json -d 1 | jq -e '.queues[0].latency["rq_start-rq_end"].buckets | length > 0' >/dev/null
-check "lat --json has buckets" test $? -eq 0
+$NS lat --json -d 1 >$T/lat.json 2>&1
+# (every queue that completed commands: fio's one job may have left the
+# first queue listed with an event but no completion in that second)
+check "lat --json has buckets" \
+	jqe '[.queues[] | select(.completions > 0) | .latency["rq_start-rq_end"].buckets | length > 0] | all and length > 0' $T/lat.json
+# timed = started commands; they differ from the completed ones by the
+# change of fio's iodepth 8 in flight at most
+check "lat times every command by default (sample_every 1, timed = completed +- 8)" \
+	jqe '.sample_every == 1 and (([.queues[].timed] | add) - ([.queues[].completions] | add) | fabs <= 8)' $T/lat.json
+$NS lat --json -d 2 --sample 4 >$T/lat4.json 2>&1
+# 0 <= 4 * timed - started <= 24 per CPU-queue pair (runs of 8, see
+# above), and started = completed +- 8.  Timing every command would
+# exceed that bound once more than ~200 commands completed (the lab
+# kernel completes thousands in 2 s; the debug kernel fewer)
+check "lat --sample 4: 1 in 4 timed" \
+	jqe --argjson ncpu $(nproc) --argjson min $((1000 / ${LABVM_SLOWDOWN:-1})) '.sample_every == 4 and
+		(([.queues[].timed] | add) * 4 - ([.queues[].completions] | add)) as $d |
+		$d >= -8 and $d <= 24 * $ncpu * (.queues | length) + 8 and
+		([.queues[].completions] | add) > $min' $T/lat4.json
 $NS irq --json -i 2 >$T/irq.json 2>&1
 check "irq --json: bpf_count = count, observed_cpus = the CPUs with interrupts" \
 	sh -c "jq -e '[.queues[] | select(.driver == \"tnvme\" and .count > 50) | .bpf_count == .count and .observed_cpus == [.per_cpu[] | select(.count > 0) | .cpu]] | all and length > 0' $T/irq.json >/dev/null"

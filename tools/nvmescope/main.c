@@ -13,6 +13,7 @@
 #include "tool.h"
 #include "core/parse.h"
 #include "live/live.h"
+#include "live/collect.h"
 
 #define VERSION "0.1"
 
@@ -30,7 +31,7 @@ struct subcommand {
 };
 
 /* Long options with no short form. */
-enum { OPT_PLAIN = 256, OPT_NO_BPF, OPT_IRQ_EVENTS };
+enum { OPT_PLAIN = 256, OPT_NO_BPF, OPT_IRQ_EVENTS, OPT_SAMPLE };
 
 /* The long options; a subcommand's table lists those it takes. */
 #define LOPT_INTERVAL	{ "interval", required_argument, NULL, 'i' }
@@ -40,6 +41,7 @@ enum { OPT_PLAIN = 256, OPT_NO_BPF, OPT_IRQ_EVENTS };
 #define LOPT_DRIVER	{ "driver", required_argument, NULL, 'D' }
 #define LOPT_JSON	{ "json", no_argument, NULL, 'j' }
 #define LOPT_IRQ_EVENTS	{ "irq-events", no_argument, NULL, OPT_IRQ_EVENTS }
+#define LOPT_SAMPLE	{ "sample", required_argument, NULL, OPT_SAMPLE }
 #define LOPT_VERBOSE	{ "verbose", no_argument, NULL, 'v' }
 #define LOPT_HELP	{ "help", no_argument, NULL, 'h' }
 #define LOPT_END	{ NULL, 0, NULL, 0 }
@@ -107,6 +109,11 @@ static int common_option(const struct subcommand *sc, int opt, const char *arg,
 		break;
 	case OPT_IRQ_EVENTS:
 		o->irq_events = true;
+		break;
+	case OPT_SAMPLE:
+		if (parse_number(arg, 1, NS_SAMPLE_MAX, &v))
+			return bad_value(sc, "bad sample '%s': want N, time 1 command in N (1 to 65536)", arg);
+		o->sample = v;
 		break;
 	case 'v':
 		o->verbose = true;
@@ -194,10 +201,11 @@ static int top_parse_args(const struct subcommand *sc, int argc, char **argv,
 		{ "iterations", required_argument, NULL, 'n' },
 		LOPT_CTRL, LOPT_QUEUE, LOPT_DRIVER, LOPT_JSON,
 		{ "plain", no_argument, NULL, OPT_PLAIN },
-		LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
+		LOPT_SAMPLE, LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
 	int ret;
 
+	o->sample = NS_TOP_SAMPLE;
 	ret = getopt_loop(sc, argc, argv, "i:d:n:C:q:D:jvh", longopts, top_option, o);
 	return ret != ARGS_OK ? ret : positional(sc, argc, argv, 0, o);
 }
@@ -207,7 +215,7 @@ static int lat_parse_args(const struct subcommand *sc, int argc, char **argv,
 {
 	static const struct option longopts[] = {
 		LOPT_DURATION, LOPT_CTRL, LOPT_QUEUE, LOPT_DRIVER, LOPT_JSON,
-		LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
+		LOPT_SAMPLE, LOPT_IRQ_EVENTS, LOPT_VERBOSE, LOPT_HELP, LOPT_END,
 	};
 	int ret;
 
@@ -391,6 +399,9 @@ static const struct subcommand subcommands[] = {
 "                          it has no tracepoint for are shown as n/a)\n"
 "  -j, --json              one JSON object per interval (docs/nvmescope-json.md)\n"
 "      --plain             plain lines even on a terminal\n"
+"      --sample N          time 1 command in N per CPU and queue (default 16);\n"
+"                          the latency figures come from that sample (its size\n"
+"                          in COUNT), every count from all commands\n"
 "      --irq-events        count interrupts on irq:irq_handler_entry instead of\n"
 "                          /proc/interrupts; can hang a QEMU TCG guest with a\n"
 "                          thread per vCPU (see nvmescope(1))\n"
@@ -412,6 +423,8 @@ static const struct subcommand subcommands[] = {
 "  -q, --queue QID         only queue QID (0 = admin)\n"
 "  -D, --driver DRIVER     tnvme (default) or nvme\n"
 "  -j, --json              one JSON object (docs/nvmescope-json.md)\n"
+"      --sample N          time 1 command in N per CPU and queue (default 1:\n"
+"                          every command)\n"
 "      --irq-events        count interrupts on irq:irq_handler_entry (see top --help)\n"
 "  -v, --verbose           show libbpf's messages\n"
 "  -h, --help              this help\n",
@@ -575,6 +588,7 @@ int main(int argc, char **argv)
 		.ctrl = -1,
 		.qid = -1,
 		.opcode = -1,
+		.sample = 1,
 	};
 	const struct subcommand *sc;
 	char prog[32];
@@ -582,6 +596,7 @@ int main(int argc, char **argv)
 
 	/* First, so that Ctrl-C during BPF loading is handled, not fatal. */
 	live_block_signals();
+	o.start_s = now_monotonic();
 
 	if (argc < 2) {
 		usage(stderr);

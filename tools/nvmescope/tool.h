@@ -48,6 +48,7 @@ enum ns_qtype_from {
 #define NS_MAX_CPUS 256
 
 struct options {
+	double start_s;		/* CLOCK_MONOTONIC when nvmescope started */
 	enum ns_driver driver;
 	double interval_s;	/* top: refresh; irq: measuring window */
 	double duration_s;	/* 0 = until Ctrl-C (or 'q') */
@@ -56,6 +57,7 @@ struct options {
 	int ctrl;		/* -1 = every controller */
 	int qid;		/* -1 = every queue */
 	int opcode;		/* -1 = every opcode (trace) */
+	unsigned int sample;	/* top, lat: time 1 command in this many */
 	bool json;
 	bool verbose;
 	bool no_bpf;		/* irq: only /proc and /sys */

@@ -15,6 +15,9 @@
 #define NS_SECONDS_MAX 86400.0
 /* Largest -n of top, -c of trace and merge, -k of timeline. */
 #define NS_COUNT_MAX 1000000000L
+/* --sample of top and lat: the largest N, and top's default. */
+#define NS_SAMPLE_MAX 65536L
+#define NS_TOP_SAMPLE 16
 
 /*
  * Seconds as a decimal number ("1", "0.5", "2e-2"), from NS_SECONDS_MIN to

@@ -199,6 +199,7 @@ const char *drop_name(enum ns_drop d)
 		[NS_DROP_DOORBELL_UNKNOWN] = "sq_doorbell_unknown",
 		[NS_DROP_IRQ_UNKNOWN] = "cqe_outside_irq",
 		[NS_DROP_QUEUE_UNKNOWN] = "queue_unknown",
+		[NS_DROP_IRQ_NOT_TIMED] = "irq_not_timed",
 	};
 	return d < NS_DROP_COUNT ? names[d] : "?";
 }

@@ -283,6 +283,7 @@ void json_counters(struct json *j, const struct ns_counters *c, bool poll_events
 	json_uint(j, "tracked_start", c->tracked_start);
 	json_uint(j, "tracked_end", c->tracked_end);
 	json_uint(j, "stale", c->stale);
+	json_uint(j, "timed", c->timed);
 	json_uint(j, "bytes_read", c->bytes_read);
 	json_uint(j, "bytes_written", c->bytes_written);
 	json_uint(j, "errors", c->errors);

@@ -318,7 +318,7 @@ static void on_sq_doorbell(struct dlog *d, int64_t t, const char *args)
 	}
 }
 
-static void on_fetch(struct dlog *d, int64_t t, const char *args, bool admin)
+static void on_fetch(struct dlog *d, int64_t t, const char *args)
 {
 	unsigned long cid, sqid, opc;
 	struct dcmd *c;
@@ -354,7 +354,6 @@ static void on_fetch(struct dlog *d, int64_t t, const char *args, bool admin)
 	}
 	s->by_cid[cid & 0xffff] = d->n - 1;
 	d->last_fetch = d->n;
-	(void)admin;
 }
 
 static void on_completion(struct dlog *d, int64_t t, const char *args)
@@ -506,10 +505,8 @@ void dlog_feed(struct dlog *d, const char *line)
 
 	if (is_event(ev, len, "mmio_doorbell_sq")) {
 		on_sq_doorbell(d, t, args);
-	} else if (is_event(ev, len, "io_cmd")) {
-		on_fetch(d, t, args, false);
-	} else if (is_event(ev, len, "admin_cmd")) {
-		on_fetch(d, t, args, true);
+	} else if (is_event(ev, len, "io_cmd") || is_event(ev, len, "admin_cmd")) {
+		on_fetch(d, t, args);	/* the sqid tells the admin SQ apart */
 	} else if (is_event(ev, len, "map_prp")) {
 		if (d->last_fetch && !d->cmd[d->last_fetch - 1].t[D_MAP])
 			d->cmd[d->last_fetch - 1].t[D_MAP] = t;

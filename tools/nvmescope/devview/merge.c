@@ -164,7 +164,7 @@ static void print_cmds_text(const struct merged *m, size_t count)
 
 /* ------------------------------------------------------------ JSON */
 
-static void json_cmd(const struct merged *m, const struct mcmd *c, int64_t t0)
+static void json_cmd(const struct mcmd *c, int64_t t0)
 {
 	static const char *const gnames[MG_COUNT] = {
 		"sq_doorbell", "irq", "cqe", "rq_end", "cq_doorbell",
@@ -172,7 +172,6 @@ static void json_cmd(const struct merged *m, const struct mcmd *c, int64_t t0)
 	struct json j;
 	unsigned int s;
 
-	(void)m;
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
 	json_string(&j, "report", "merge_cmd");
@@ -360,7 +359,7 @@ int merge_run(const struct options *o)
 		size_t i;
 
 		for (i = 0; i < m.n && i < o->count; i++)
-			json_cmd(&m, &m.cmd[i], t0);
+			json_cmd(&m.cmd[i], t0);
 		json_summary(&m, &r, t0);
 	} else {
 		print_clock_text(&m, &r);

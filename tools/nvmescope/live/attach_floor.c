@@ -4,8 +4,9 @@
  *
  *   nvmescope-attach-floor      (as root, with tnvme loaded)
  *
- * Attaches the empty programs of bpf/attach_floor.bpf.c to the seven
- * tnvme tracepoints that "nvmescope top" uses, prints one line when they
+ * Attaches the empty programs of bpf/attach_floor.bpf.c to seven of the
+ * tnvme events "nvmescope top" watches (the per-command ones; top also
+ * watches tnvme_sq_level and tnvme_poll), prints one line when they
  * are attached, and waits for SIGINT or SIGTERM.  tools/bench.d/
  * nvmescope.sh runs fio under it to measure what attaching BPF to these
  * events costs before a program does any work (docs/nvmescope.md,

@@ -46,6 +46,7 @@ struct collector {
 	enum collect_mode mode;
 	bool irq_events;		/* hardirq counted in BPF (--irq-events) */
 	bool poll_events;		/* tnvme_poll attached: polls are counted */
+	struct bpf_program *sq_level;	/* lab 10's program, if it is written */
 	cmd_handler on_cmd;
 	void *ctx;
 	int stop;			/* set by on_cmd to end the trace */
@@ -258,22 +259,48 @@ static int handle_record(void *ctx, void *data, size_t size)
 	return c->stop ? -EINTR : 0;
 }
 
-/* Which programs this mode and driver need. */
-static bool prog_wanted(const struct collector *c, const char *name)
+/*
+ * Load only the programs this mode and driver need: each event costs
+ * every I/O a program run.  Lab 10's tnvme_sq_level is looked up by
+ * name: before the exercise the skeleton has no such member.
+ */
+static void choose_programs(struct collector *c)
 {
-	/* steps that only the per-command trace shows: keep the overhead down */
-	if (c->mode != COLLECT_TRACE &&
-	    (!strcmp(name, "tnvme_dma_map") || !strcmp(name, "tnvme_dma_unmap") ||
-	     !strcmp(name, "tnvme_fetch")))
-		return false;
+	struct nvmescope_bpf *sk = c->skel;
+	bool tnvme = c->driver == NS_DRIVER_TNVME;
+	bool trace = c->mode == COLLECT_TRACE;
+	const struct {
+		struct bpf_program *prog;
+		bool wanted;
+	} table[] = {
+		{ sk->progs.tnvme_rq_start, tnvme },
+		{ sk->progs.tnvme_sq_write, tnvme },
+		{ sk->progs.tnvme_sq_doorbell, tnvme },
+		{ sk->progs.tnvme_irq, tnvme },
+		{ sk->progs.tnvme_poll, tnvme },
+		{ sk->progs.tnvme_cqe, tnvme },
+		{ sk->progs.tnvme_rq_end, tnvme },
+		{ sk->progs.tnvme_cq_doorbell, tnvme },
+		/* steps that only the per-command trace shows */
+		{ sk->progs.tnvme_dma_map, tnvme && trace },
+		{ sk->progs.tnvme_fetch, tnvme && trace },
+		{ sk->progs.tnvme_dma_unmap, tnvme && trace },
+		{ sk->progs.nvme_setup_cmd, !tnvme },
+		{ sk->progs.nvme_sq, !tnvme },
+		{ sk->progs.nvme_complete_rq, !tnvme },
+		{ sk->progs.irq_handler_entry, c->irq_events },
+	};
+	struct bpf_program *prog;
+	size_t i;
+
+	bpf_object__for_each_program(prog, sk->obj)
+		bpf_program__set_autoload(prog, false);
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		bpf_program__set_autoload(table[i].prog, table[i].wanted);
 	/* SQ occupancy (lab 10) is a counter of top and lat, not per command */
-	if (c->mode == COLLECT_TRACE && !strcmp(name, "tnvme_sq_level"))
-		return false;
-	if (!strcmp(name, "irq_handler_entry"))
-		return c->irq_events;
-	if (c->driver == NS_DRIVER_TNVME)
-		return !strncmp(name, "tnvme_", 6);
-	return !strncmp(name, "nvme_", 5);
+	c->sq_level = bpf_object__find_program_by_name(sk->obj, "tnvme_sq_level");
+	if (c->sq_level)
+		bpf_program__set_autoload(c->sq_level, tnvme && !trace);
 }
 
 /*
@@ -328,7 +355,6 @@ static int check_filters(const struct options *o, const struct nvme_queues *qs)
 static int load_programs(struct collector *c, const struct options *o,
 			 const struct nvme_queues *qs)
 {
-	struct bpf_program *prog;
 	int err;
 
 	c->skel = nvmescope_bpf__open();
@@ -341,6 +367,8 @@ static int load_programs(struct collector *c, const struct options *o,
 	c->skel->rodata->filter_qid = o->qid;
 	c->skel->rodata->filter_opcode = o->opcode;
 	c->skel->rodata->watched_driver = o->driver;
+	/* trace shows every command; top and lat may time a sample */
+	c->skel->rodata->sample_every = c->mode == COLLECT_TRACE ? 1 : o->sample;
 	for (unsigned int i = 0; i < 16; i++)
 		c->skel->rodata->nvme_lba_shift[i] = nvme_lba_shift_of(NS_DRIVER_NVME, i);
 	if (c->mode == COLLECT_TRACE)
@@ -350,8 +378,7 @@ static int load_programs(struct collector *c, const struct options *o,
 		print_error("cannot size the BPF maps: %s", strerror(-err));
 		return -1;
 	}
-	bpf_object__for_each_program(prog, c->skel->obj)
-		bpf_program__set_autoload(prog, prog_wanted(c, bpf_program__name(prog)));
+	choose_programs(c);
 
 	err = nvmescope_bpf__load(c->skel);
 	if (err) {
@@ -373,9 +400,16 @@ static int load_programs(struct collector *c, const struct options *o,
  * seven steps; SQ_USED shows "-") and tnvme_poll (a module from before
  * poll queues has none to poll; the poll counts show as unknown).
  */
-static bool optional_event(const char *prog_name)
+static bool optional_event(const struct collector *c, const struct bpf_program *prog)
 {
-	return !strcmp(prog_name, "tnvme_sq_level") || !strcmp(prog_name, "tnvme_poll");
+	return prog == c->sq_level || prog == c->skel->progs.tnvme_poll;
+}
+
+/* The doorbell events got their "mmio" argument with shadow doorbells. */
+static bool doorbell_event(const struct collector *c, const struct bpf_program *prog)
+{
+	return prog == c->skel->progs.tnvme_sq_doorbell ||
+	       prog == c->skel->progs.tnvme_cq_doorbell;
 }
 
 /* Attach every loaded program: EXIT_OK or an exit code (printed). */
@@ -384,13 +418,12 @@ static int attach_programs(struct collector *c)
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, c->skel->obj) {
-		const char *name = bpf_program__name(prog);
 		struct bpf_link *link;
 
 		if (!bpf_program__autoload(prog))
 			continue;
 		link = bpf_program__attach(prog);
-		if (!link && errno == EINVAL && strstr(name, "doorbell")) {
+		if (!link && errno == EINVAL && doorbell_event(c, prog)) {
 			/*
 			 * The kernel refuses a raw tracepoint program that
 			 * reads more arguments than the event has: the
@@ -401,7 +434,7 @@ static int attach_programs(struct collector *c)
 				bpf_program__section_name(prog));
 			return EXIT_FAILURE_RUNTIME;
 		}
-		if (!link && errno == ENOENT && optional_event(name))
+		if (!link && errno == ENOENT && optional_event(c, prog))
 			continue;
 		if (!link) {
 			int e = errno;	/* print_error() may change errno */
@@ -410,7 +443,7 @@ static int attach_programs(struct collector *c)
 				bpf_program__section_name(prog), strerror(e));
 			return e == ENOENT ? EXIT_NO_DRIVER : EXIT_FAILURE_RUNTIME;
 		}
-		if (!strcmp(name, "tnvme_poll"))
+		if (prog == c->skel->progs.tnvme_poll)
 			c->poll_events = true;
 		if (c->nlinks < sizeof(c->links) / sizeof(c->links[0]))
 			c->links[c->nlinks++] = link;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -122,19 +123,27 @@ static int add_fd(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int arm_timer(double interval_s)
+static struct timespec to_timespec(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s };
+
+	ts.tv_nsec = (long)((s - ts.tv_sec) * 1e9);
+	return ts;
+}
+
+/* Ticks at first_s (CLOCK_MONOTONIC; 0: one interval from now), then every interval. */
+static int arm_timer(double interval_s, double first_s)
 {
 	struct itimerspec its = { 0 };
-	long sec = (long)interval_s;
-	long nsec = (long)((interval_s - sec) * 1e9);
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
-	/* first expiry after one interval, then every interval */
-	its.it_value.tv_sec = its.it_interval.tv_sec = sec;
-	its.it_value.tv_nsec = its.it_interval.tv_nsec = nsec;
-	if (timerfd_settime(fd, 0, &its, NULL)) {
+	if (first_s <= 0)
+		first_s = now_monotonic() + interval_s;
+	its.it_value = to_timespec(first_s);
+	its.it_interval = to_timespec(interval_s);
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL)) {
 		close(fd);
 		return -1;
 	}
@@ -158,7 +167,7 @@ static int loop_open(struct loop *l, const struct live_options *lo,
 	if (l->ep < 0 || l->sfd < 0 || add_fd(l->ep, l->sfd))
 		return -1;
 	if (lo->interval_s > 0) {
-		l->tfd = arm_timer(lo->interval_s);
+		l->tfd = arm_timer(lo->interval_s, lo->first_tick_s);
 		if (l->tfd < 0 || add_fd(l->ep, l->tfd))
 			return -1;
 	}

@@ -22,6 +22,7 @@ struct live_callbacks {
 
 struct live_options {
 	double interval_s;	/* 0 = no timer */
+	double first_tick_s;	/* CLOCK_MONOTONIC of the first tick; 0 = in one interval */
 	double duration_s;	/* 0 = until stopped */
 	int events_fd;		/* -1 = none */
 	bool fullscreen;	/* alternate screen, 'q' quits (top on a tty) */

@@ -52,9 +52,12 @@ static void print_text(const struct options *o, const struct sample *d)
 		shown++;
 		ctrl_label(o->driver, q->ctrl, label, sizeof(label));
 		/* a poll queue's irq step is the poll that found the CQE */
-		printf("\n=== %s q%u%s: %llu commands ===\n", label, q->qid,
+		printf("\n=== %s q%u%s: %llu commands", label, q->qid,
 		       q->type == NS_QTYPE_POLL ? " (poll queue, no interrupt)" : "",
 		       (unsigned long long)q->total.rq_end);
+		if (o->sample > 1)
+			printf(", 1 in %u timed", o->sample);
+		printf(" ===\n");
 		for (k = 0; k < NS_IV_COUNT; k++) {
 			enum ns_interval iv = lat_order[k];
 			struct lat_summary l;
@@ -89,6 +92,7 @@ static void print_json(const struct options *o, const struct sample *d)
 	json_string(&j, "report", "lat");
 	json_string(&j, "driver", driver_name(o->driver));
 	json_double(&j, "interval_s", d->time_s);
+	json_uint(&j, "sample_every", o->sample);
 	json_losses(&j, d);
 	json_array_begin(&j, "queues");
 	for (i = 0; i < d->n; i++) {
@@ -102,6 +106,7 @@ static void print_json(const struct options *o, const struct sample *d)
 		json_uint(&j, "qid", q->qid);
 		json_queue_type(&j, q->type, q->type_from);
 		json_uint(&j, "completions", q->total.rq_end);
+		json_uint(&j, "timed", q->total.timed);
 		json_object_begin(&j, "latency");
 		for (k = 0; k < NS_IV_COUNT; k++) {
 			const char *key = interval_key_for(k, q->type);
