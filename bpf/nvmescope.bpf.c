@@ -101,12 +101,13 @@ enum reaper {
 #define BATCH_MAX	64
 
 /*
- * One queue's numbers on one CPU: what user space reads (counters and
- * histograms), then this CPU's completion-side state for the queue.  One
- * lookup per event finds all of it.
+ * One queue's numbers on one CPU: the counters user space reads, then
+ * this CPU's state for the queue.  One lookup per event finds all of it,
+ * in one or two pages (under QEMU TCG every page an event touches may
+ * cost a soft-TLB refill, so an untimed command's events stay here).
  */
 struct queue_pcpu {
-	struct ns_queue_stats s;
+	struct ns_counters c;
 	__u64 irq_ts;		/* when this queue's handler (or poll) started here */
 	__u32 irq;
 	__u16 in_irq;		/* enum reaper: who reaps CQEs on this CPU now */
@@ -125,15 +126,40 @@ struct {
 	__type(value, struct queue_pcpu);
 } stats SEC(".maps");
 
+/* The same per queue and CPU: the histograms, touched by timed commands only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);		/* user space: ctrl_count * qid_count */
+	__type(key, __u32);
+	__type(value, struct ns_queue_hists);
+} hists SEC(".maps");
+
 /*
- * Commands between start and completion: an array per queue indexed by
- * cid (tnvme: cid = blk-mq tag < queue depth; stock nvme: the low 12 bits
- * of the cid are the tag).  A tag has one owner at a time: the submit
- * path fills its entry, the completion path reads and frees it before
- * blk-mq frees the tag, so no lock is needed.  ts[RQ_START] != 0 marks a
- * used entry; an entry still used at the next start of its cid means we
- * missed a completion ("stale").
+ * Commands between start and completion, in two arrays with one entry
+ * per (queue, cid): index slot * (cid_mask + 1) + (cid & cid_mask) (tnvme:
+ * cid = blk-mq tag < queue depth; stock nvme: the low 12 bits of the cid
+ * are the tag).  A tag has one owner at a time: the submit path fills
+ * its entry, the completion path reads and frees it before blk-mq frees
+ * the tag, so no lock is needed.
+ *
+ * "marks" has a word per command, for every command: MARK_BUSY (started,
+ * not ended), MARK_TIMED, and the cid.  A mark still busy at the next
+ * start of its cid means we missed a completion ("stale"); a completion
+ * without one, a command started before attach.  4 bytes a command keep
+ * a queue's marks in one page.  "inflight" has the whole struct ns_cmd,
+ * for timed commands only.
  */
+#define MARK_BUSY	(1u << 31)
+#define MARK_TIMED	(1u << 30)
+#define MARK_CID	0xffffu
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* user space: queues * (cid_mask + 1) */
+	__type(key, __u32);
+	__type(value, __u32);
+} marks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);		/* user space: queues * (cid_mask + 1) */
@@ -156,7 +182,10 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* The recent SQ doorbells of one queue (written under the driver's sq_lock). */
+/*
+ * One queue, shared by its CPUs: its recent SQ doorbells (written under
+ * the driver's sq_lock) and its timed commands in flight (atomic).
+ */
 struct queue_state {
 	__u64 doorbells;		/* how many so far */
 	__u64 doorbell_wanted;		/* a timed command waits for the next one */
@@ -247,29 +276,27 @@ static __always_inline struct queue_pcpu *queue_lookup(__u32 ctrl, __u16 qid,
 	return queue_of(s);
 }
 
-/* The in-flight entry of (queue, cid); NULL only if out of the map. */
-static __always_inline struct ns_cmd *cmd_entry(__u32 slot, __u16 cid, __u32 *idx)
+/* The queue's histograms on this CPU (timed commands only). */
+static __always_inline struct ns_queue_hists *hists_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&hists, &slot);
+}
+
+/* The mark of (queue, cid) and its index; NULL only if out of the map. */
+static __always_inline __u32 *mark_of(__u32 slot, __u16 cid, __u32 *idx)
 {
 	*idx = slot * (cid_mask + 1) + (cid & cid_mask);
-	return bpf_map_lookup_elem(&inflight, idx);
+	return bpf_map_lookup_elem(&marks, idx);
 }
 
-/* The entry, if it holds a started command with this cid (timed or not). */
-static __always_inline struct ns_cmd *cmd_started(__u32 slot, __u16 cid, __u32 *idx)
-{
-	struct ns_cmd *cmd = cmd_entry(slot, cid, idx);
-
-	if (!cmd || !cmd->busy || cmd->cid != cid)
-		return NULL;
-	return cmd;
-}
-
-/* The entry, if it holds a started and timed command with this cid. */
+/* The in-flight entry of a started, timed command with this cid, or NULL. */
 static __always_inline struct ns_cmd *cmd_timed(__u32 slot, __u16 cid, __u32 *idx)
 {
-	struct ns_cmd *cmd = cmd_started(slot, cid, idx);
+	__u32 *m = mark_of(slot, cid, idx);
 
-	return cmd && cmd->timed ? cmd : NULL;
+	if (!m || *m != (MARK_BUSY | MARK_TIMED | cid))
+		return NULL;
+	return bpf_map_lookup_elem(&inflight, idx);
 }
 
 static __always_inline struct cpu_state *this_cpu_state(void)
@@ -370,48 +397,66 @@ static __always_inline bool timed_waiting(__u32 slot)
 }
 
 /*
- * Start tracking a command in its entry: a timed one in the whole
- * (zeroed) entry, an untimed one by its mark only.  An entry still in use
- * means we missed the completion of its previous command: count it.
- * Returns the entry of a timed command, NULL otherwise.
+ * Start tracking a command: its mark, and for a timed one its (zeroed)
+ * in-flight entry.  A mark still busy means we missed the completion of
+ * its previous command: count it.  Returns the entry of a timed command,
+ * NULL otherwise.
  */
 static __always_inline struct ns_cmd *track_start(struct queue_pcpu *q,
 						  __u32 slot, __u16 cid)
 {
 	struct ns_cmd *cmd;
-	__u32 idx;
+	__u32 idx, *m;
 
-	cmd = cmd_entry(slot, cid, &idx);
+	m = mark_of(slot, cid, &idx);
+	if (!m) {
+		count_drop(NS_DROP_INFLIGHT_FULL);
+		return NULL;
+	}
+	if (*m & MARK_BUSY) {
+		q->c.stale++;
+		if (*m & MARK_TIMED)
+			timed_inflight_add(slot, -1);
+	}
+	q->c.tracked_start++;
+	*m = MARK_BUSY | cid;
+	if (!sample_this(q))
+		return NULL;
+	cmd = bpf_map_lookup_elem(&inflight, &idx);
 	if (!cmd) {
 		count_drop(NS_DROP_INFLIGHT_FULL);
 		return NULL;
 	}
-	if (cmd->busy) {
-		q->s.c.stale++;
-		if (cmd->timed)
-			timed_inflight_add(slot, -1);
-	}
-	q->s.c.tracked_start++;
-	if (!sample_this(q)) {
-		cmd->cid = cid;
-		cmd->timed = 0;
-		cmd->busy = 1;
-		return NULL;
-	}
 	__builtin_memset(cmd, 0, sizeof(*cmd));
 	cmd->cid = cid;
-	cmd->timed = 1;
-	cmd->busy = 1;
-	q->s.c.timed++;
+	*m = MARK_BUSY | MARK_TIMED | cid;
+	q->c.timed++;
 	timed_inflight_add(slot, 1);
 	return cmd;
 }
 
-/* An untimed command ends: free its entry. */
-static __always_inline void track_end_untimed(struct queue_pcpu *q, struct ns_cmd *cmd)
+/*
+ * A command ends: its mark, or NULL when it has none (started before
+ * attach).  An untimed command is freed here; a timed one's in-flight
+ * entry comes back in *cmd, and track_end() frees it.
+ */
+static __always_inline __u32 *command_end(struct queue_pcpu *q, __u32 slot,
+					  __u16 cid, struct ns_cmd **cmd)
 {
-	q->s.c.tracked_end++;
-	cmd->busy = 0;
+	__u32 idx, *m = mark_of(slot, cid, &idx);
+
+	*cmd = NULL;
+	if (!m || !(*m & MARK_BUSY) || (*m & MARK_CID) != cid)
+		return NULL;
+	if (*m & MARK_TIMED) {
+		*cmd = bpf_map_lookup_elem(&inflight, &idx);
+		if (*cmd)
+			return m;
+		timed_inflight_add(slot, -1);
+	}
+	q->c.tracked_end++;
+	*m = 0;
+	return m;
 }
 
 /*
@@ -420,18 +465,23 @@ static __always_inline void track_end_untimed(struct queue_pcpu *q, struct ns_cm
  * command too, and free its entry.
  */
 static __always_inline void track_end(struct queue_pcpu *q, __u32 slot,
-				      struct ns_cmd *cmd)
+				      struct ns_cmd *cmd, __u32 *mark)
 {
-	struct ns_hist *h = q->s.hist;
+	struct ns_queue_hists *qh = hists_of(slot);
 	__u64 *ts = cmd->ts;
 	struct cpu_state *st;
 	__u64 n;
 
-	q->s.c.tracked_end++;
-	hist_add(&h[NS_IV_RQ_START_SQ_WRITE], ts[NS_STEP_RQ_START], ts[NS_STEP_SQ_WRITE]);
-	hist_add(&h[NS_IV_SQ_WRITE_SQ_DOORBELL], ts[NS_STEP_SQ_WRITE], ts[NS_STEP_SQ_DOORBELL]);
-	hist_add(&h[NS_IV_SQ_DOORBELL_IRQ], ts[NS_STEP_SQ_DOORBELL], ts[NS_STEP_IRQ]);
-	hist_add(&h[NS_IV_RQ_START_RQ_END], ts[NS_STEP_RQ_START], ts[NS_STEP_RQ_END]);
+	q->c.tracked_end++;
+	if (qh) {
+		struct ns_hist *h = qh->hist;
+
+		hist_add(&h[NS_IV_RQ_START_SQ_WRITE], ts[NS_STEP_RQ_START], ts[NS_STEP_SQ_WRITE]);
+		hist_add(&h[NS_IV_SQ_WRITE_SQ_DOORBELL], ts[NS_STEP_SQ_WRITE],
+			 ts[NS_STEP_SQ_DOORBELL]);
+		hist_add(&h[NS_IV_SQ_DOORBELL_IRQ], ts[NS_STEP_SQ_DOORBELL], ts[NS_STEP_IRQ]);
+		hist_add(&h[NS_IV_RQ_START_RQ_END], ts[NS_STEP_RQ_START], ts[NS_STEP_RQ_END]);
+	}
 
 	if (cmd->driver == NS_DRIVER_TNVME) {
 		if (ts[NS_STEP_CQE]) {
@@ -461,7 +511,7 @@ static __always_inline void track_end(struct queue_pcpu *q, __u32 slot,
 		/* The stock driver shows no CQ doorbell: send it now. */
 		send_to_user(cmd);
 	}
-	cmd->busy = 0;		/* the entry is free */
+	*mark = 0;		/* the entry is free */
 	timed_inflight_add(slot, -1);
 }
 
@@ -484,7 +534,7 @@ static __always_inline struct ns_cmd *command_start(__u32 ctrl, __u16 qid,
 	q = queue_lookup(ctrl, qid, &slot);
 	if (!q)
 		return NULL;
-	q->s.c.rq_start++;
+	q->c.rq_start++;
 	if (filter_opcode >= 0 && opcode != (__u8)filter_opcode)
 		return NULL;
 	cmd = track_start(q, slot, cid);
@@ -542,7 +592,7 @@ int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
 	q = queue_lookup(ctrl, qid, &s);
 	if (!q)
 		return 0;
-	q->s.c.sq_write++;
+	q->c.sq_write++;
 	cmd = cmd_timed(s, cid, &idx);
 	if (!cmd)
 		return 0;
@@ -569,9 +619,9 @@ int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
  * commands visible to the controller, so both count as doorbells (and
  * cover commands); sq_doorbell_mmio counts the ones that trapped.
  *
- * Every doorbell takes a place in the ring, so that a command's sequence
+ * Every doorbell counts in the sequence, so that a command's sequence
  * number finds its own; only one that covers a timed command reads the
- * clock (0 in the ring otherwise: no timed command looks it up).
+ * clock and fills its place in the ring (no other is looked up).
  */
 SEC("raw_tp/tnvme_sq_doorbell")
 int BPF_PROG(tnvme_sq_doorbell, u32 ctrl, u16 qid, u16 tail, u16 cmds, bool mmio)
@@ -579,25 +629,23 @@ int BPF_PROG(tnvme_sq_doorbell, u32 ctrl, u16 qid, u16 tail, u16 cmds, bool mmio
 	struct queue_state *qs;
 	struct queue_pcpu *q;
 	__u32 i, s;
-	__u64 ts = 0;
 
 	q = queue_lookup(ctrl, qid, &s);
 	if (!q)
 		return 0;
-	q->s.c.sq_doorbell++;
-	q->s.c.sq_doorbell_cmds += cmds;
+	q->c.sq_doorbell++;
+	q->c.sq_doorbell_cmds += cmds;
 	if (mmio)
-		q->s.c.sq_doorbell_mmio++;
+		q->c.sq_doorbell_mmio++;
 	qs = bpf_map_lookup_elem(&queue_states, &s);
 	if (!qs)
 		return 0;
 	if (qs->doorbell_wanted) {
-		ts = bpf_ktime_get_ns();
+		i = qs->doorbells % DOORBELL_RING;
+		qs->doorbell_ts[i] = bpf_ktime_get_ns();
+		qs->doorbell_cmds[i] = cmds;
 		qs->doorbell_wanted = 0;
 	}
-	i = qs->doorbells % DOORBELL_RING;
-	qs->doorbell_ts[i] = ts;
-	qs->doorbell_cmds[i] = cmds;
 	/* publish the slot before the count (a full barrier on x86) */
 	__sync_fetch_and_add(&qs->doorbells, 1);
 	return 0;
@@ -617,8 +665,8 @@ int BPF_PROG(tnvme_sq_level, u32 ctrl, u16 qid, u16 sq_head, u16 used)
 
 	q = queue_lookup(ctrl, qid, &slot);
 	if (q) {
-		q->s.c.sq_level++;
-		q->s.c.sq_level_used += used;
+		q->c.sq_level++;
+		q->c.sq_level_used += used;
 	}
 	return 0;
 }
@@ -636,8 +684,8 @@ int BPF_PROG(tnvme_irq, u32 ctrl, u16 qid, u32 vector, u32 irq, u32 cpu,
 	q = queue_lookup(ctrl, qid, &slot);
 	if (!q)
 		return 0;
-	q->s.c.irq++;
-	q->s.c.irq_cqes += cqes;
+	q->c.irq++;
+	q->c.irq_cqes += cqes;
 	/* 0: no timed command to give this time (see "Sampling" at the top) */
 	q->irq_ts = timed_waiting(slot) ? bpf_ktime_get_ns() : 0;
 	q->irq = irq;
@@ -670,14 +718,14 @@ int BPF_PROG(tnvme_poll, u32 ctrl, u16 qid, u32 cpu, u16 cqes)
 	q = queue_lookup(ctrl, qid, &slot);
 	if (!q)
 		return 0;
-	q->s.c.poll++;
+	q->c.poll++;
 	q->in_irq = REAP_POLL;
 	if (!cqes) {
-		q->s.c.poll_empty++;
+		q->c.poll_empty++;
 		q->irq_ts = 0;
 		return 0;
 	}
-	q->s.c.poll_cqes += cqes;
+	q->c.poll_cqes += cqes;
 	q->irq_ts = timed_waiting(slot) ? bpf_ktime_get_ns() : 0;
 	return 0;
 }
@@ -704,6 +752,7 @@ SEC("raw_tp/tnvme_cqe")
 int BPF_PROG(tnvme_cqe, u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
 	     u8 phase, u16 sq_head)
 {
+	struct ns_queue_hists *qh;
 	struct queue_pcpu *q;
 	struct cpu_state *st;
 	struct ns_cmd *cmd;
@@ -714,10 +763,10 @@ int BPF_PROG(tnvme_cqe, u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
 	q = queue_lookup(ctrl, qid, &s);
 	if (!q)
 		return 0;
-	q->s.c.cqe++;
+	q->c.cqe++;
 	reaper = q->in_irq;
 	if (reaper == REAP_POLL)
-		q->s.c.poll_reaped++;
+		q->c.poll_reaped++;
 	else if (!reaper)
 		count_drop(NS_DROP_IRQ_UNKNOWN);
 
@@ -736,8 +785,9 @@ int BPF_PROG(tnvme_cqe, u32 ctrl, u16 qid, u16 cid, u16 cq_slot, u16 status,
 	/* submitted after the handler started, and already reaped by it */
 	if (reaper == REAP_IRQ && !q->irq_ts)
 		count_drop(NS_DROP_IRQ_NOT_TIMED);
-	if (reaper)
-		hist_add(&q->s.hist[NS_IV_IRQ_CQE], q->irq_ts, now);
+	qh = hists_of(s);
+	if (reaper && qh)
+		hist_add(&qh->hist[NS_IV_IRQ_CQE], q->irq_ts, now);
 	cmd->ts[NS_STEP_CQE] = now;
 	cmd->cq_slot = cq_slot;
 	cmd->status = status;
@@ -777,32 +827,30 @@ int BPF_PROG(tnvme_rq_end, u32 ctrl, u16 qid, u16 cid, u32 cpu,
 {
 	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
-	__u32 idx, slot;
+	__u32 slot, *mark;
 
 	q = queue_lookup(ctrl, qid, &slot);
 	if (!q)
 		return 0;
-	q->s.c.rq_end++;
+	q->c.rq_end++;
 	if (opcode == 0x01)
-		q->s.c.bytes_written += bytes;
+		q->c.bytes_written += bytes;
 	else if (opcode == 0x02)
-		q->s.c.bytes_read += bytes;
+		q->c.bytes_read += bytes;
 	if (status)
-		q->s.c.errors++;
-	cmd = cmd_started(slot, cid, &idx);
-	if (!cmd) {
+		q->c.errors++;
+	mark = command_end(q, slot, cid, &cmd);
+	if (!mark) {
 		if (filter_opcode < 0 || opcode == (u8)filter_opcode)
 			count_drop(NS_DROP_NOT_STARTED);
 		return 0;
 	}
-	if (!cmd->timed) {
-		track_end_untimed(q, cmd);
-		return 0;
-	}
+	if (!cmd)
+		return 0;	/* not timed */
 	cmd->ts[NS_STEP_RQ_END] = bpf_ktime_get_ns();
 	cmd->complete_cpu = cpu;
 	cmd->status = status;
-	track_end(q, slot, cmd);
+	track_end(q, slot, cmd, mark);
 	return 0;
 }
 
@@ -858,6 +906,7 @@ static long flush_one(__u32 index, struct flush_ctx *fc)
 
 struct cqe_batch_ctx {
 	struct queue_pcpu *q;
+	struct ns_queue_hists *qh;
 	__u64 now;
 };
 
@@ -871,7 +920,7 @@ static long cqe_batch_one(__u32 index, struct cqe_batch_ctx *bc)
 	hide_from_compiler(i);
 	if (i >= BATCH_MAX)
 		return 1;
-	hist_add(&bc->q->s.hist[NS_IV_CQE_CQ_DOORBELL], bc->q->batch_cqe_ts[i], bc->now);
+	hist_add(&bc->qh->hist[NS_IV_CQE_CQ_DOORBELL], bc->q->batch_cqe_ts[i], bc->now);
 	return 0;
 }
 
@@ -887,10 +936,10 @@ int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes, bool mmio
 	q = queue_lookup(ctrl, qid, &slot);
 	if (!q)
 		return 0;
-	q->s.c.cq_doorbell++;
-	q->s.c.cq_doorbell_cqes += cqes;
+	q->c.cq_doorbell++;
+	q->c.cq_doorbell_cqes += cqes;
 	if (mmio)
-		q->s.c.cq_doorbell_mmio++;
+		q->c.cq_doorbell_mmio++;
 	/*
 	 * The doorbell ends the handler's (or the poll's) reap (driver/irq.c,
 	 * tnvme_reap_cq()): CQEs after it on this CPU come from the timeout
@@ -899,19 +948,20 @@ int BPF_PROG(tnvme_cq_doorbell, u32 ctrl, u16 qid, u16 head, u16 cqes, bool mmio
 	 * or doorbell on this CPU resets the flag.
 	 */
 	if (q->in_irq == REAP_POLL)
-		q->s.c.poll_batches++;
+		q->c.poll_batches++;
 	q->in_irq = REAP_NONE;
 	/* the clock only if a timed command waits for this doorbell */
 	if (!q->batch_len && !trace_mode)
 		return 0;
 	fc.now = bpf_ktime_get_ns();
 	/* cqe -> cq_doorbell for every timed completion of the batch */
-	if (q->batch_len) {
+	bc.qh = hists_of(slot);
+	if (q->batch_len && bc.qh) {
 		bc.q = q;
 		bc.now = fc.now;
 		bpf_loop(BATCH_MAX, cqe_batch_one, &bc, 0);
-		q->batch_len = 0;
 	}
+	q->batch_len = 0;
 	if (trace_mode) {
 		fc.st = this_cpu_state();
 		if (!fc.st)
@@ -943,7 +993,7 @@ int BPF_PROG(irq_handler_entry, int irq, struct irqaction *action)
 	q = queue_of(*slot);
 	if (!q)
 		return 0;
-	q->s.c.hardirq++;
+	q->c.hardirq++;
 	if (watched_driver == NS_DRIVER_NVME) {
 		q->irq_ts = timed_waiting(*slot) ? bpf_ktime_get_ns() : 0;
 		q->in_irq = REAP_IRQ;
@@ -1036,6 +1086,7 @@ int BPF_PROG(nvme_sq, struct request *req, __le16 sq_head, int sq_tail)
 {
 	struct nvme_request___ns *nreq = nvme_req_of(req);
 	__s64 slot = nvme_slot_of(req);
+	struct ns_queue_hists *qh;
 	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
 	__u8 opcode;
@@ -1047,7 +1098,7 @@ int BPF_PROG(nvme_sq, struct request *req, __le16 sq_head, int sq_tail)
 	q = queue_of(slot);
 	if (!q)
 		return 0;
-	q->s.c.cqe++;
+	q->c.cqe++;
 	if (!q->in_irq) {
 		q->irq_ts = timed_waiting(slot) ? bpf_ktime_get_ns() : 0;
 		q->in_irq = REAP_IRQ;
@@ -1057,10 +1108,15 @@ int BPF_PROG(nvme_sq, struct request *req, __le16 sq_head, int sq_tail)
 	/* "irq -> cqe": the reap's first CQE to this one, if timed */
 	sqe_opcode_cid(BPF_CORE_READ(nreq, cmd), &opcode, &cid);
 	cmd = cmd_timed(slot, cid, &idx);
-	if (cmd && !q->irq_ts)
+	if (!cmd)
+		return 0;
+	if (!q->irq_ts) {
 		count_drop(NS_DROP_IRQ_NOT_TIMED);
-	else if (cmd)
-		hist_add(&q->s.hist[NS_IV_IRQ_CQE], q->irq_ts, bpf_ktime_get_ns());
+		return 0;
+	}
+	qh = hists_of(slot);
+	if (qh)
+		hist_add(&qh->hist[NS_IV_IRQ_CQE], q->irq_ts, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -1075,9 +1131,9 @@ static __always_inline void count_bytes(struct queue_pcpu *q, struct request *re
 	__u32 bytes = BPF_CORE_READ(req, __data_len);
 
 	if (opcode == 0x01)
-		q->s.c.bytes_written += bytes;
+		q->c.bytes_written += bytes;
 	else if (opcode == 0x02)
-		q->s.c.bytes_read += bytes;
+		q->c.bytes_read += bytes;
 }
 
 SEC("raw_tp/nvme_complete_rq")
@@ -1088,9 +1144,9 @@ int BPF_PROG(nvme_complete_rq, struct request *req)
 	__u16 cid, status;
 	struct queue_pcpu *q;
 	struct ns_cmd *cmd;
+	__u32 *mark;
 	__u8 opcode;
 	void *sqe;
-	__u32 idx;
 	__u16 reaped;
 
 	if (slot < 0)
@@ -1100,9 +1156,9 @@ int BPF_PROG(nvme_complete_rq, struct request *req)
 		return 0;
 	sqe = BPF_CORE_READ(nreq, cmd);
 	status = BPF_CORE_READ(nreq, status);
-	q->s.c.rq_end++;
+	q->c.rq_end++;
 	if (status)
-		q->s.c.errors++;
+		q->c.errors++;
 	sqe_opcode_cid(sqe, &opcode, &cid);
 	if (slot % qid_count)		/* an I/O queue: the admin queue moves no blocks */
 		count_bytes(q, req, opcode);
@@ -1115,16 +1171,14 @@ int BPF_PROG(nvme_complete_rq, struct request *req)
 	reaped = q->reap_pending;
 	if (reaped)
 		q->reap_pending--;
-	cmd = cmd_started(slot, cid, &idx);
-	if (!cmd) {
+	mark = command_end(q, slot, cid, &cmd);
+	if (!mark) {
 		if (filter_opcode < 0 || opcode == (__u8)filter_opcode)
 			count_drop(NS_DROP_NOT_STARTED);
 		return 0;
 	}
-	if (!cmd->timed) {
-		track_end_untimed(q, cmd);
-		return 0;
-	}
+	if (!cmd)
+		return 0;	/* not timed */
 	cmd->ts[NS_STEP_RQ_END] = bpf_ktime_get_ns();
 	cmd->complete_cpu = bpf_get_smp_processor_id();
 	cmd->status = status;
@@ -1132,6 +1186,6 @@ int BPF_PROG(nvme_complete_rq, struct request *req)
 		cmd->ts[NS_STEP_IRQ] = q->irq_ts;
 		cmd->irq_cpu = cmd->complete_cpu;
 	}
-	track_end(q, slot, cmd);
+	track_end(q, slot, cmd, mark);
 	return 0;
 }

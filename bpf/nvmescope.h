@@ -140,11 +140,10 @@ enum ns_drop {
 };
 
 /*
- * One command, as kept in the in-flight map and as sent to user space in
- * trace mode.  ts[] holds bpf_ktime_get_ns() per enum ns_step, 0 = not
- * seen (or not visible with this driver).  Only a timed command (see
- * "Sampling" in nvmescope.bpf.c) has its times and the fields after
- * cid filled in; an untimed one has only busy, cid and timed = 0.
+ * One timed command (see "Sampling" in nvmescope.bpf.c), as kept in the
+ * in-flight map and as sent to user space in trace mode.  ts[] holds
+ * bpf_ktime_get_ns() per enum ns_step, 0 = not seen (or not visible with
+ * this driver).
  */
 struct ns_cmd {
 	__u64 ts[NS_STEP_COUNT];
@@ -168,20 +167,17 @@ struct ns_cmd {
 	__u8 write;
 	__u8 driver;		/* enum ns_driver */
 	__u8 polled;		/* reaped by a poll (poll queue): ts[IRQ] is the poll */
-	__u8 busy;		/* in-flight entry in use: started, not yet ended */
-	__u8 timed;		/* its steps are timed (every command in trace mode) */
 };
 
 /*
- * What user space reads of one queue, per CPU: the counters and one
- * histogram per interval.  The counters count every event; the
- * histograms hold the timed commands only (counters.timed: all of them
- * unless nvmescope samples, see "Sampling" in nvmescope.bpf.c).  The BPF
- * side keeps them at the start of a per-CPU array value (one per queue)
- * followed by its own per-CPU state, so each event needs one map lookup.
+ * What user space reads of one queue, per CPU, besides the counters: one
+ * histogram per interval.  The counters count every event, the
+ * histograms hold the timed commands only (ns_counters.timed: all of
+ * them unless nvmescope samples, see "Sampling" in nvmescope.bpf.c).
+ * The two are apart (maps "stats" and "hists") so that an untimed
+ * command's events touch only the small counters.
  */
-struct ns_queue_stats {
-	struct ns_counters c;
+struct ns_queue_hists {
 	struct ns_hist hist[NS_IV_COUNT];
 };
 

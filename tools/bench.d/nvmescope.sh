@@ -165,20 +165,19 @@ run_arm() {
 	esac
 }
 
-# startup INTERVAL: ms from launch to the first report line of top
+# startup INTERVAL: ms from launch to the first report line of top, taken
+# when that line reaches the reading end of a pipe (a blocking read, no
+# polling: under fio load each poll of a file cost tens of ms here)
 startup() {
-	local start pid ms
-	: >$T/start.out
-	start=$(date +%s%N)
-	nvmescope top --json -i "$1" -n 1 >$T/start.out 2>$T/start.err &
-	pid=$!
-	if wait_for $T/start.out . $pid; then
-		ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	local t0 t1
+	t0=$EPOCHREALTIME
+	t1=$(nvmescope top --json -i "$1" -n 1 2>$T/start.err |
+		{ IFS= read -r _ && echo "$EPOCHREALTIME"; cat >/dev/null; })
+	if [ -n "$t1" ]; then
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d\n", (b - a) * 1000 }'
 	else
-		ms=-1
+		echo -1
 	fi
-	wait $pid
-	echo $ms
 }
 
 last() { tail -1 "$T/$1" 2>/dev/null || echo -; }

@@ -22,13 +22,16 @@
  * with the stock driver, or a tnvme.ko without it, the poll counts are
  * unknown, not 0 (queue_sample.poll_events).
  */
+#define _GNU_SOURCE		/* memfd_create() */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <linux/btf.h>
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -58,6 +61,7 @@ struct collector {
 	uint16_t *slot_qid;
 	uint8_t *slot_type, *slot_type_from;	/* from sysfs.c, at start */
 	size_t value_size;		/* of one CPU's part of a "stats" value */
+	size_t hists_size;		/* ... of a "hists" value */
 	/* the watched queues' interrupts, and /proc/interrupts at attach */
 	struct irq_queue {
 		unsigned int irq;
@@ -223,8 +227,10 @@ static int size_maps(struct collector *c, const struct options *o,
 	sk->rodata->qid_count = max_qid + 1;
 	sk->rodata->cid_mask = cids - 1;
 	c->nslots = (max_ctrl + 1) * (max_qid + 1);
+	bpf_map__set_max_entries(sk->maps.marks, c->nslots * cids);
 	bpf_map__set_max_entries(sk->maps.inflight, c->nslots * cids);
 	bpf_map__set_max_entries(sk->maps.stats, c->nslots);
+	bpf_map__set_max_entries(sk->maps.hists, c->nslots);
 	bpf_map__set_max_entries(sk->maps.queue_states, c->nslots);
 	c->slot_ctrl = calloc(c->nslots, sizeof(*c->slot_ctrl));
 	c->slot_qid = calloc(c->nslots, sizeof(*c->slot_qid));
@@ -246,6 +252,7 @@ static int size_maps(struct collector *c, const struct options *o,
 		c->slot_type_from[i] = qs->q[k].type_from;
 	}
 	c->value_size = (bpf_map__value_size(sk->maps.stats) + 7) & ~(size_t)7;
+	c->hists_size = (bpf_map__value_size(sk->maps.hists) + 7) & ~(size_t)7;
 	return 0;
 }
 
@@ -351,14 +358,64 @@ static int check_filters(const struct options *o, const struct nvme_queues *qs)
 	return EXIT_OK;
 }
 
+/*
+ * libbpf parses the kernel's BTF (/sys/kernel/btf/vmlinux, megabytes:
+ * about 0.13 s of nvmescope's 0.2 s start-up under QEMU TCG, more under
+ * load) whenever the object has CO-RE relocations, even if no program it
+ * loads has one.  Only the stock driver's programs have any (nvme_core.h),
+ * so with tnvme libbpf gets an empty BTF to use instead (btf_custom_path):
+ * a header and an empty string table, in a memfd.  -1 if it cannot be
+ * made; libbpf then reads the kernel's, as always.
+ */
+static int empty_btf_fd(void)
+{
+	struct btf_header hdr = {
+		.magic = BTF_MAGIC,
+		.version = BTF_VERSION,
+		.hdr_len = sizeof(hdr),
+		.str_len = 1,		/* the empty string */
+	};
+	char blob[sizeof(hdr) + 1] = { 0 };
+	int fd = memfd_create("nvmescope-empty-btf", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	memcpy(blob, &hdr, sizeof(hdr));
+	if (write(fd, blob, sizeof(blob)) != (ssize_t)sizeof(blob)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Open the skeleton; with tnvme, without the kernel's BTF.  *btf_fd: the
+ * empty BTF's memfd, or -1: libbpf reads it by its path at load time, so
+ * it is closed after loading.
+ */
+static struct nvmescope_bpf *open_skeleton(enum ns_driver driver, int *btf_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	char path[64];
+
+	*btf_fd = driver == NS_DRIVER_TNVME ? empty_btf_fd() : -1;
+	if (*btf_fd >= 0) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", *btf_fd);
+		opts.btf_custom_path = path;
+	}
+	return nvmescope_bpf__open_opts(&opts);
+}
+
 /* Open the skeleton, set its filters and map sizes, load what is wanted. */
 static int load_programs(struct collector *c, const struct options *o,
 			 const struct nvme_queues *qs)
 {
-	int err;
+	int err, btf_fd;
 
-	c->skel = nvmescope_bpf__open();
+	c->skel = open_skeleton(o->driver, &btf_fd);
 	if (!c->skel) {
+		if (btf_fd >= 0)
+			close(btf_fd);
 		print_error("cannot open the BPF object (-v shows libbpf's messages)");
 		return -1;
 	}
@@ -375,12 +432,16 @@ static int load_programs(struct collector *c, const struct options *o,
 		bpf_map__set_max_entries(c->skel->maps.events, 8 << 20);
 	err = size_maps(c, o, qs);
 	if (err) {
+		if (btf_fd >= 0)
+			close(btf_fd);
 		print_error("cannot size the BPF maps: %s", strerror(-err));
 		return -1;
 	}
 	choose_programs(c);
 
 	err = nvmescope_bpf__load(c->skel);
+	if (btf_fd >= 0)
+		close(btf_fd);
 	if (err) {
 		print_error("cannot load the BPF programs: %s (-v shows libbpf's messages)",
 			strerror(-err));
@@ -698,15 +759,19 @@ static void sample_types(struct collector *c, struct sample *s)
 	}
 }
 
-/* One queue slot's per-CPU values (buf: ncpus of them), summed into q. */
-static void add_slot(const struct collector *c, struct queue_sample *q, const char *buf)
+/*
+ * One queue slot's per-CPU values (buf: ncpus counters, each at the start
+ * of a "stats" value; hbuf: ncpus "hists" values), summed into q.
+ */
+static void add_slot(const struct collector *c, struct queue_sample *q, const char *buf,
+		     const char *hbuf)
 {
 	unsigned int cpu, iv;
 
 	for (cpu = 0; cpu < c->ncpus; cpu++) {
-		const struct ns_queue_stats *st =
-			(const struct ns_queue_stats *)(buf + cpu * c->value_size);
-		const struct ns_counters *cv = &st->c;
+		const struct ns_counters *cv = (const struct ns_counters *)(buf + cpu * c->value_size);
+		const struct ns_queue_hists *st =
+			(const struct ns_queue_hists *)(hbuf + cpu * c->hists_size);
 		unsigned int cs = cpu < NS_MAX_CPUS ? cpu : NS_MAX_CPUS - 1;
 
 		add_counters(&q->total, cv);
@@ -732,8 +797,7 @@ static bool slot_seen(const struct collector *c, const char *buf)
 	unsigned int cpu;
 
 	for (cpu = 0; cpu < c->ncpus; cpu++)
-		if (!counters_zero(&((const struct ns_queue_stats *)
-				     (buf + cpu * c->value_size))->c))
+		if (!counters_zero((const struct ns_counters *)(buf + cpu * c->value_size)))
 			return true;
 	return false;
 }
@@ -755,25 +819,28 @@ static void sample_drops(const struct collector *c, struct sample *s, __u64 *dv)
 int collector_sample(struct collector *c, struct sample *s)
 {
 	char *buf = calloc(c->ncpus, c->value_size);
+	char *hbuf = calloc(c->ncpus, c->hists_size);
 	__u64 *dv = calloc(c->ncpus, sizeof(*dv));
 	int sfd = bpf_map__fd(c->skel->maps.stats);
+	int hfd = bpf_map__fd(c->skel->maps.hists);
 	size_t cap = 0;
 	unsigned int slot;
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
-	if (!buf || !dv)
+	if (!buf || !hbuf || !dv)
 		goto out;
 	s->time_s = now_monotonic();
 	for (slot = 0; slot < c->nslots; slot++) {
 		struct queue_sample *q;
 
-		if (bpf_map_lookup_elem(sfd, &slot, buf) || !slot_seen(c, buf))
+		if (bpf_map_lookup_elem(sfd, &slot, buf) || !slot_seen(c, buf) ||
+		    bpf_map_lookup_elem(hfd, &slot, hbuf))
 			continue;
 		q = sample_queue(s, &cap, c->slot_ctrl[slot], c->slot_qid[slot]);
 		if (!q)
 			goto out;
-		add_slot(c, q, buf);
+		add_slot(c, q, buf, hbuf);
 	}
 	if (sample_irqs(c, s, &cap))
 		goto out;
@@ -785,6 +852,7 @@ int collector_sample(struct collector *c, struct sample *s)
 	ret = 0;
 out:
 	free(buf);
+	free(hbuf);
 	free(dv);
 	return ret;
 }

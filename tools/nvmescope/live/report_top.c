@@ -292,14 +292,15 @@ static void top_resize(void *ctx)
 /*
  * The reports come every interval from the moment nvmescope started, as
  * "-i 1" promises, not from the end of loading and attaching (a fifth of
- * a second idle under QEMU TCG, more under load): the first interval is
- * that much shorter, and its length is in the report.  It is never
- * shorter than half an interval, or its rates would mean little.
+ * a second idle under QEMU TCG, two thirds under fio load): the first
+ * interval is that much shorter, and its length is in the report.  It is
+ * never shorter than a quarter of an interval, or its rates would mean
+ * little.
  */
 static double first_tick(const struct options *o)
 {
 	double first = o->start_s + o->interval_s;
-	double earliest = now_monotonic() + o->interval_s / 2;
+	double earliest = now_monotonic() + o->interval_s / 4;
 
 	return first > earliest ? first : earliest;
 }
