@@ -47,9 +47,9 @@
  * (sample_every - 1) * SAMPLE_BURST untimed.  Timing them in bursts keeps
  * a queue without any timed command in flight most of the time, and the
  * events of a queue (interrupt, poll, doorbells) read the clock only when
- * a timed command waits for them.  An untimed command still marks its
- * in-flight entry (busy, cid), so a missed completion or a completion of
- * a command started before attach is still counted.  Trace mode times
+ * a timed command waits for them.  An untimed command still gets its
+ * mark (see "marks" below), so a missed completion or a completion of a
+ * command started before attach is still counted.  Trace mode times
  * every command (user space sets sample_every to 1).
  */
 #include "vmlinux.h"
