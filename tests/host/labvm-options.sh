@@ -33,6 +33,8 @@ expect_reject "bad controller key" "unknown key 'queues'" run --ctrl lab:queues=
 expect_reject "bad controller value" "ioqpairs must be 1..256" run --ctrl lab:ioqpairs=0 -- true
 expect_reject "bad controller name" "must be a lower-case word" run --ctrl Lab -- true
 expect_reject "bad controller link" "link must be 2.5" run --ctrl lab:link=8 -- true
+expect_reject "bad controller CMB size" "cmb must be a size in MiB, 1..1024" run --ctrl lab:cmb=0 -- true
+expect_reject "CMB size not a number" "cmb must be a size in MiB, 1..1024, not '16M'" run --ctrl lab:cmb=16M -- true
 expect_reject "missing lab kernel" "lab kernel /boot/vmlinuz-0.0.0-none not found" run --kver 0.0.0-none -- true
 expect_reject "bad --kernel" "--kernel must be lab or debug, not 'frob'" run --kernel frob -- true
 # The debug kernel (tools/debug-kernel), looked up in an empty cache.

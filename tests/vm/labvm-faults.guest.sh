@@ -13,6 +13,15 @@ else
 	not_ok "null-co latency-ns: 50 reads took only $ms ms"
 fi
 
+# lab: cmb=16, a 16 MiB Controller Memory Buffer in BAR 2.  The stock
+# driver of the lab kernel finds it and cannot use it: registering it
+# needs the kernel's peer-to-peer DMA support (CONFIG_PCI_P2PDMA), which
+# Debian's kernel does not have.
+check "cmb=16: the lab controller has a 16 MiB memory BAR 2" \
+	sh -c "lspci -vv -s $LABVM_LAB_PCI | grep -q 'Region 2: Memory at .*prefetchable) \[size=16M\]'"
+check "cmb=16: the stock driver found the CMB and could not register it (no P2PDMA)" \
+	sh -c "dmesg | grep -q 'nvme nvme1: failed to register the CMB'"
+
 # extra (nvme2n1): reads covering sector 2048 fail as a media error.
 check "a read away from the injected sector succeeds" \
 	dd if=/dev/nvme2n1 of=/dev/null bs=4k count=1 iflag=direct status=none

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # labvm's fault levers: null-co latency, blkdebug media errors, and
-# hot-unplug through QMP device_del.
+# hot-unplug through QMP device_del; and a controller memory buffer.
 . tests/lib.sh
 test_setup
 sock=$TEST_DIR/qmp.sock
 vm_run -q --qmp "$sock" --timeout 300 \
-	--ctrl lab:backend=null,latency-ns=2000000 \
+	--ctrl lab:backend=null,latency-ns=2000000,cmb=16 \
 	--ctrl extra:inject-error=read,inject-sector=2048,size=64M \
 	-- tests/vm/labvm-faults.guest.sh 2>"$TEST_DIR/stderr" &
 vm_pid=$!
