@@ -580,9 +580,13 @@ int BPF_PROG(tnvme_dma_map, u32 ctrl, u16 qid, u16 cid, u8 write, u32 bytes,
 	return 0;
 }
 
+/*
+ * sq_mem: where the SQ lives, 0 host memory, 1 the controller's memory
+ * buffer (enum tnvme_sq_mem in the driver).
+ */
 SEC("raw_tp/tnvme_sq_write")
 int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
-	     u32 nsid, u64 slba, u32 nlb, u32 data_len)
+	     u32 nsid, u64 slba, u32 nlb, u32 data_len, u8 sq_mem)
 {
 	struct queue_state *qs;
 	struct queue_pcpu *q;
@@ -593,6 +597,8 @@ int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
 	if (!q)
 		return 0;
 	q->c.sq_write++;
+	if (sq_mem)
+		q->c.sq_write_cmb++;
 	cmd = cmd_timed(s, cid, &idx);
 	if (!cmd)
 		return 0;

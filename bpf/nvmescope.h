@@ -98,6 +98,7 @@ struct ns_counters {
 	__u64 bytes_written;
 	__u64 errors;		/* completions with a non-zero status */
 	__u64 sq_write;
+	__u64 sq_write_cmb;	/* ... into an SQ in the controller's memory (CMB) */
 	__u64 sq_doorbell;	/* SQ tail updates (register or shadow buffer) */
 	__u64 sq_doorbell_cmds;	/* sum of the doorbells' "cmds" */
 	__u64 sq_doorbell_mmio;	/* ... of the updates, MMIO register writes */

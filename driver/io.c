@@ -413,14 +413,37 @@ void tnvme_unmap_data(struct tnvme_dev *dev, struct request *req)
  * doorbell (3.3).
  */
 
+/*
+ * Put one command into SQ slot @slot.  In host memory a memcpy() does it.
+ * In the Controller Memory Buffer it does not: that is I/O memory behind
+ * a PCI BAR (an __iomem pointer), which a plain memcpy() may read back,
+ * touch in any order or width, or, on some architectures, not reach at
+ * all; memcpy_toio() is the copy made for it.  The CMB is mapped
+ * write-combined (tnvme_map_cmb()), so the command's stores may still sit
+ * in the CPU's write-combining buffer: wmb() drains it, so that no
+ * doorbell, MMIO or shadow, can make the controller fetch a half-written
+ * command.
+ */
+static void tnvme_sq_put_cmd(struct tnvme_queue *q, u16 slot,
+			     struct nvme_command *c)
+{
+	if (q->sq_cmds_io) {
+		memcpy_toio(&q->sq_cmds_io[slot], c, sizeof(*c));
+		wmb();	/* drain the write-combining buffer: see above */
+	} else {
+		memcpy(&q->sq_cmds[slot], c, sizeof(*c));
+	}
+}
+
 /* Copy one command into the SQ slot at the tail and advance the tail. */
 static void tnvme_sq_copy_cmd(struct tnvme_queue *q, struct nvme_command *c,
 			      u64 slba, u32 nlb, u32 data_len)
 {
-	memcpy(&q->sq_cmds[q->sq_tail], c, sizeof(*c));
+	tnvme_sq_put_cmd(q, q->sq_tail, c);
 	trace_tnvme_sq_write(q->dev->instance, q->qid, c->common.command_id,
 			     q->sq_tail, c->common.opcode,
-			     le32_to_cpu(c->common.nsid), slba, nlb, data_len);
+			     le32_to_cpu(c->common.nsid), slba, nlb, data_len,
+			     tnvme_sq_mem(q));
 	if (++q->sq_tail == q->depth)
 		q->sq_tail = 0;		/* the SQ is a ring: wrap */
 	/* LAB-TODO(10) begin: note the SQ head the host knows, before the doorbell */

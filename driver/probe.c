@@ -22,6 +22,7 @@
  * sq_doorbell in io.c, irq (or poll) and cq_doorbell in irq.c; both
  * doorbells go through shadow_doorbell.c when the controller has them):
  *   queues.c     queue memory, doorbells, MSI-X, create/delete I/O queues
+ *   cmb.c        the Controller Memory Buffer: I/O SQs in device memory
  *   admin.c      synchronous admin commands (Identify, Set Features),
  *                asynchronous events
  *   io.c         blk-mq: turning a struct request into an NVMe command
@@ -53,6 +54,7 @@ unsigned int tnvme_io_depth = 256;
 unsigned int tnvme_io_timeout = 30;
 unsigned int tnvme_max_retries = 5;
 bool tnvme_shadow_doorbells = true;
+bool tnvme_use_cmb_sqes = true;
 char *tnvme_serial;
 char *tnvme_pci_addr;
 
@@ -137,6 +139,11 @@ MODULE_PARM_DESC(max_retries,
 module_param_named(shadow_doorbells, tnvme_shadow_doorbells, bool, 0444);
 MODULE_PARM_DESC(shadow_doorbells,
 		 "Use the controller's shadow doorbell buffers if it offers them (Doorbell Buffer Config): far fewer MMIO writes on an emulated controller (default 1; 0 makes every doorbell an MMIO write, as nvmescope's device view needs)");
+
+/* Writable: it counts when a controller is bound, so unbind, set, bind. */
+module_param_named(use_cmb_sqes, tnvme_use_cmb_sqes, bool, 0644);
+MODULE_PARM_DESC(use_cmb_sqes,
+		 "Put I/O submission queues in the controller's memory buffer (CMB) if it has one that allows them, read when a controller is bound (default 1, like nvme.use_cmb_sqes)");
 
 module_param_named(serial, tnvme_serial, charp, 0444);
 MODULE_PARM_DESC(serial,
@@ -354,6 +361,7 @@ static int tnvme_start_admin_queue(struct tnvme_dev *dev)
 		return ret;
 	tnvme_init_queue_state(tnvme_admin_queue(dev));
 	tnvme_program_admin_queue(dev);
+	tnvme_cmb_program(dev);
 	return tnvme_enable_ctrl(dev);
 }
 
@@ -724,6 +732,7 @@ disable:
 
 static void tnvme_unmap_bar(struct tnvme_dev *dev)
 {
+	tnvme_unmap_cmb(dev);
 	pci_iounmap(dev->pdev, dev->bar);
 	pci_release_mem_regions(dev->pdev);
 	pci_disable_device(dev->pdev);
@@ -805,6 +814,7 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = tnvme_read_cap(dev);
 	if (ret)
 		goto unmap;
+	tnvme_map_cmb(dev);
 
 	/*
 	 * Queue array: admin + at most one interrupt-driven I/O queue per
@@ -883,6 +893,7 @@ static int tnvme_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			 dev->instance,
 			 dev->nr_io_queues - dev->nr_poll_queues + 1,
 			 dev->nr_io_queues);
+	tnvme_cmb_report(dev);
 	return 0;
 
 del_chardev:

@@ -3,7 +3,8 @@
  * Queues: their memory, their doorbells, their interrupts, and the admin
  * commands that create and delete I/O queues.
  *
- * An NVMe queue pair is two rings in host memory (3.3):
+ * An NVMe queue pair is two rings, normally in host memory (3.3; an I/O
+ * SQ may live in the controller's memory buffer instead, see cmb.c):
  *
  *   Submission Queue (SQ): 64-byte commands.  The host writes at the tail
  *   and then writes the new tail to the SQ Tail Doorbell; the controller
@@ -40,6 +41,10 @@ static u32 __iomem *tnvme_doorbell(struct tnvme_dev *dev, u16 qid, bool is_cq)
  * device always see the same bytes without explicit cache maintenance.
  * Both rings are physically contiguous (we set PC = 1 when creating them)
  * and page aligned, as the base address fields require.
+ *
+ * An I/O SQ may live in the controller's own memory instead (cmb.c);
+ * then there is nothing to allocate in host memory, and sq_dma is the
+ * address at which the controller knows that part of its CMB.
  */
 int tnvme_alloc_queue(struct tnvme_dev *dev, u16 qid, u16 depth)
 {
@@ -55,9 +60,14 @@ int tnvme_alloc_queue(struct tnvme_dev *dev, u16 qid, u16 depth)
 				     &q->cq_dma, GFP_KERNEL);
 	if (!q->cqes)
 		return -ENOMEM;
-	q->sq_cmds = dma_alloc_coherent(dmadev, depth * sizeof(*q->sq_cmds),
-					&q->sq_dma, GFP_KERNEL);
-	if (!q->sq_cmds) {
+	if (qid)
+		q->sq_cmds_io = tnvme_cmb_alloc_sq(dev, depth * sizeof(*q->sq_cmds),
+						   &q->sq_dma);
+	if (!q->sq_cmds_io)
+		q->sq_cmds = dma_alloc_coherent(dmadev,
+						depth * sizeof(*q->sq_cmds),
+						&q->sq_dma, GFP_KERNEL);
+	if (!q->sq_cmds && !q->sq_cmds_io) {
 		dma_free_coherent(dmadev, depth * sizeof(*q->cqes), q->cqes,
 				  q->cq_dma);
 		q->cqes = NULL;
@@ -112,14 +122,18 @@ void tnvme_free_queues(struct tnvme_dev *dev)
 
 		if (!q->cqes)
 			continue;
-		dma_free_coherent(dmadev, q->depth * sizeof(*q->sq_cmds),
-				  q->sq_cmds, q->sq_dma);
+		if (q->sq_cmds)
+			dma_free_coherent(dmadev, q->depth * sizeof(*q->sq_cmds),
+					  q->sq_cmds, q->sq_dma);
+		q->sq_cmds = NULL;
+		q->sq_cmds_io = NULL;
 		dma_free_coherent(dmadev, q->depth * sizeof(*q->cqes),
 				  q->cqes, q->cq_dma);
 		q->cqes = NULL;
 	}
 	kfree(dev->queues);
 	dev->queues = NULL;
+	tnvme_cmb_free_sqs(dev);
 	tnvme_shadow_db_free(dev);
 }
 

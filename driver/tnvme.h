@@ -100,6 +100,7 @@ extern unsigned int tnvme_io_depth;
 extern unsigned int tnvme_io_timeout;
 extern unsigned int tnvme_max_retries;
 extern bool tnvme_shadow_doorbells;
+extern bool tnvme_use_cmb_sqes;
 extern char *tnvme_serial;
 extern char *tnvme_pci_addr;
 
@@ -121,7 +122,9 @@ struct tnvme_queue {
 	/* Submission side, protected by sq_lock. */
 	spinlock_t sq_lock;
 	struct nvme_command *sq_cmds;	/* host memory the controller reads */
-	dma_addr_t sq_dma;
+	/* ... or, instead, the Controller Memory Buffer (tnvme_cmb_alloc_sq()) */
+	struct nvme_command __iomem *sq_cmds_io;
+	dma_addr_t sq_dma;	/* the SQ's address as the controller sees it */
 	u16 sq_tail;		/* next free SQ slot */
 	u16 last_sq_tail;	/* tail value of the last SQ doorbell write */
 	/* LAB-TODO(10) begin: the SQ head as the host knows it */
@@ -161,6 +164,17 @@ struct tnvme_queue {
 	/* Set once the controller knows this queue (Create I/O SQ done). */
 	bool live;
 };
+
+/* Where a queue's SQ lives (the sq= field of tnvme_sq_write). */
+enum tnvme_sq_mem {
+	TNVME_SQ_HOST,		/* host memory: the controller fetches by DMA */
+	TNVME_SQ_CMB,		/* the controller's own memory (cmb.c) */
+};
+
+static inline enum tnvme_sq_mem tnvme_sq_mem(const struct tnvme_queue *q)
+{
+	return q->sq_cmds_io ? TNVME_SQ_CMB : TNVME_SQ_HOST;
+}
 
 /*
  * Per-request data.  blk-mq allocates one behind every struct request
@@ -320,6 +334,15 @@ struct tnvme_dev {
 	__le32 *event_idxs;
 	dma_addr_t event_idxs_dma;
 
+	/*
+	 * The Controller Memory Buffer, mapped write-combined, or NULL
+	 * (tnvme_map_cmb()); I/O SQs are carved from it in order.
+	 */
+	void __iomem *cmb;
+	u64 cmb_size;
+	dma_addr_t cmb_bus_addr;	/* where the controller sees it */
+	u64 cmb_used;
+
 	/* Pools for PRP lists and discard ranges (tnvme_create_pools()). */
 	struct dma_pool *prp_page_pool;
 	struct dma_pool *prp_small_pool;
@@ -438,6 +461,15 @@ void tnvme_free_irqs(struct tnvme_dev *dev);
 int tnvme_setup_irq_vectors(struct tnvme_dev *dev, unsigned int nr_io);
 int tnvme_create_io_queues(struct tnvme_dev *dev);
 void tnvme_delete_io_queues(struct tnvme_dev *dev);
+
+/* cmb.c: the Controller Memory Buffer, for I/O SQs */
+void tnvme_map_cmb(struct tnvme_dev *dev);
+void tnvme_unmap_cmb(struct tnvme_dev *dev);
+void tnvme_cmb_program(struct tnvme_dev *dev);
+void __iomem *tnvme_cmb_alloc_sq(struct tnvme_dev *dev, size_t size,
+				 dma_addr_t *dma);
+void tnvme_cmb_report(struct tnvme_dev *dev);
+void tnvme_cmb_free_sqs(struct tnvme_dev *dev);
 
 /* shadow_doorbell.c: Doorbell Buffer Config, fewer MMIO doorbell writes */
 void tnvme_shadow_db_setup(struct tnvme_dev *dev);

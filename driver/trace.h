@@ -45,11 +45,19 @@
  * nlb is the 1-based number of logical blocks (0 for commands without an
  * LBA range), data_len the bytes of data the command moves (0 for a
  * discard, whose data pointer holds only its list of ranges).
+ * sq says where the slot is: "host" memory, which the controller reads
+ * by DMA at the fetch step, or "cmb", the controller's own memory buffer
+ * (tnvme_map_cmb()), which the CPU has just written across PCIe.  Added
+ * last, so the fields before it kept their places.
  */
+TRACE_DEFINE_ENUM(TNVME_SQ_HOST);
+TRACE_DEFINE_ENUM(TNVME_SQ_CMB);
+
 TRACE_EVENT(tnvme_sq_write,
 	    TP_PROTO(u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
-		     u32 nsid, u64 slba, u32 nlb, u32 data_len),
-	    TP_ARGS(ctrl, qid, cid, sq_slot, opcode, nsid, slba, nlb, data_len),
+		     u32 nsid, u64 slba, u32 nlb, u32 data_len, u8 sq_mem),
+	    TP_ARGS(ctrl, qid, cid, sq_slot, opcode, nsid, slba, nlb, data_len,
+		    sq_mem),
 	    TP_STRUCT__entry(__field(u32, ctrl)
 			     __field(u16, qid)
 			     __field(u16, cid)
@@ -58,7 +66,8 @@ TRACE_EVENT(tnvme_sq_write,
 			     __field(u32, nsid)
 			     __field(u64, slba)
 			     __field(u32, nlb)
-			     __field(u32, data_len)),
+			     __field(u32, data_len)
+			     __field(u8, sq_mem)),
 	    TP_fast_assign(__entry->ctrl = ctrl;
 			   __entry->qid = qid;
 			   __entry->cid = cid;
@@ -67,12 +76,16 @@ TRACE_EVENT(tnvme_sq_write,
 			   __entry->nsid = nsid;
 			   __entry->slba = slba;
 			   __entry->nlb = nlb;
-			   __entry->data_len = data_len;),
-	    TP_printk("ctrl=%u qid=%u cid=%u sq_slot=%u opcode=0x%02x nsid=%u slba=%llu nlb=%u data_len=%u",
+			   __entry->data_len = data_len;
+			   __entry->sq_mem = sq_mem;),
+	    TP_printk("ctrl=%u qid=%u cid=%u sq_slot=%u opcode=0x%02x nsid=%u slba=%llu nlb=%u data_len=%u sq=%s",
 		      __entry->ctrl, __entry->qid, __entry->cid, __entry->sq_slot,
 		      __entry->opcode, __entry->nsid,
 		      (unsigned long long)__entry->slba, __entry->nlb,
-		      __entry->data_len)
+		      __entry->data_len,
+		      __print_symbolic(__entry->sq_mem,
+				       { TNVME_SQ_HOST, "host" },
+				       { TNVME_SQ_CMB, "cmb" }))
 );
 
 /*

@@ -44,6 +44,18 @@ enum ns_qtype_from {
 	NS_QTYPE_FROM_INTERRUPTS,	/* a line in /proc/interrupts, or none */
 };
 
+/*
+ * Where a queue's SQ lives, from its tnvme_sq_write events (sq=): host
+ * memory, or the controller's memory buffer (the driver's use_cmb_sqes).
+ * Unknown before its first command, and always with the stock driver.
+ */
+enum ns_sq_mem {
+	NS_SQ_MEM_UNKNOWN = 0,
+	NS_SQ_MEM_HOST,
+	NS_SQ_MEM_CMB,
+	NS_SQ_MEM_MIXED,	/* both since attach: the queue was re-created */
+};
+
 /* CPUs nvmescope keeps per-CPU numbers for (more are folded into the last). */
 #define NS_MAX_CPUS 256
 
@@ -103,6 +115,7 @@ const char *interval_key_for(enum ns_interval iv, enum ns_qtype t);
 const char *interval_help_for(enum ns_interval iv, enum ns_qtype t);
 const char *queue_type_name(enum ns_qtype t);		/* "interrupt", "poll" */
 const char *queue_type_from_name(enum ns_qtype_from f);	/* "debugfs" */
+const char *sq_mem_name(enum ns_sq_mem m);		/* "host", "cmb" */
 bool step_visible(enum ns_driver d, enum ns_step s);
 const char *opcode_name(int qid, unsigned int opcode);	/* "read", "write" */
 const char *drop_name(enum ns_drop d);			/* "ringbuf_full" */

@@ -130,6 +130,16 @@ const char *queue_type_name(enum ns_qtype t)
 	}
 }
 
+const char *sq_mem_name(enum ns_sq_mem m)
+{
+	switch (m) {
+	case NS_SQ_MEM_HOST: return "host";
+	case NS_SQ_MEM_CMB: return "cmb";
+	case NS_SQ_MEM_MIXED: return "mixed";
+	default: return "unknown";
+	}
+}
+
 const char *queue_type_from_name(enum ns_qtype_from f)
 {
 	switch (f) {

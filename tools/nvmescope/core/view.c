@@ -96,6 +96,19 @@ static void view_polls(struct queue_view *v, enum ns_driver d,
 	}
 }
 
+/*
+ * Where the SQ lives, from every tnvme_sq_write since attach (total), so
+ * that a quiet interval still says it.
+ */
+static enum ns_sq_mem view_sq_mem(enum ns_driver d, const struct ns_counters *total)
+{
+	if (d != NS_DRIVER_TNVME || !total->sq_write)
+		return NS_SQ_MEM_UNKNOWN;
+	if (!total->sq_write_cmb)
+		return NS_SQ_MEM_HOST;
+	return total->sq_write_cmb == total->sq_write ? NS_SQ_MEM_CMB : NS_SQ_MEM_MIXED;
+}
+
 /* Who submitted, who took the interrupts, who polled; do they differ. */
 static void view_cpus(struct queue_view *v, const struct queue_sample *delta)
 {
@@ -127,6 +140,7 @@ void queue_view_make(struct queue_view *v, enum ns_driver d,
 	v->qid = delta->qid;
 	v->type = delta->type;
 	v->type_from = delta->type_from;
+	v->sq_mem = view_sq_mem(d, now ? &now->total : c);
 	v->completions = c->rq_end;
 	v->counters = *c;
 	v->iops = c->rq_end / secs;
@@ -288,6 +302,7 @@ void json_counters(struct json *j, const struct ns_counters *c, bool poll_events
 	json_uint(j, "bytes_written", c->bytes_written);
 	json_uint(j, "errors", c->errors);
 	json_uint(j, "sq_write", c->sq_write);
+	json_uint(j, "sq_write_cmb", c->sq_write_cmb);
 	json_uint(j, "sq_doorbell", c->sq_doorbell);
 	json_uint(j, "sq_doorbell_cmds", c->sq_doorbell_cmds);
 	json_uint(j, "sq_doorbell_mmio", c->sq_doorbell_mmio);
@@ -332,6 +347,10 @@ void json_queue_view(struct json *j, enum ns_driver d, const struct queue_view *
 	json_uint(j, "ctrl", v->ctrl);
 	json_uint(j, "qid", v->qid);
 	json_queue_type(j, v->type, v->type_from);
+	if (v->sq_mem == NS_SQ_MEM_UNKNOWN)
+		json_null(j, "sq_mem");
+	else
+		json_string(j, "sq_mem", sq_mem_name(v->sq_mem));
 	json_uint(j, "completions", v->completions);
 	json_double(j, "iops", v->iops);
 	json_double(j, "mb_per_s", v->mbps);

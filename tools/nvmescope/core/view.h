@@ -22,6 +22,7 @@ struct queue_view {
 	uint16_t qid;
 	enum ns_qtype type;		/* interrupt or poll queue (or unknown) */
 	enum ns_qtype_from type_from;
+	enum ns_sq_mem sq_mem;	/* since attach */
 	uint64_t completions;	/* in the interval */
 	double iops, mbps;
 	int64_t inflight;	/* now */

@@ -467,10 +467,19 @@ static bool optional_event(const struct collector *c, const struct bpf_program *
 }
 
 /* The doorbell events got their "mmio" argument with shadow doorbells. */
-static bool doorbell_event(const struct collector *c, const struct bpf_program *prog)
+/*
+ * The argument a program reads that an older tnvme.ko lacks, or NULL:
+ * the doorbell events got "mmio" with shadow doorbells, tnvme_sq_write
+ * got "sq_mem" with SQs in the controller memory buffer.
+ */
+static const char *newer_argument(const struct collector *c, const struct bpf_program *prog)
 {
-	return prog == c->skel->progs.tnvme_sq_doorbell ||
-	       prog == c->skel->progs.tnvme_cq_doorbell;
+	if (prog == c->skel->progs.tnvme_sq_doorbell ||
+	    prog == c->skel->progs.tnvme_cq_doorbell)
+		return "mmio";
+	if (prog == c->skel->progs.tnvme_sq_write)
+		return "sq_mem";
+	return NULL;
 }
 
 /* Attach every loaded program: EXIT_OK or an exit code (printed). */
@@ -484,15 +493,14 @@ static int attach_programs(struct collector *c)
 		if (!bpf_program__autoload(prog))
 			continue;
 		link = bpf_program__attach(prog);
-		if (!link && errno == EINVAL && doorbell_event(c, prog)) {
+		if (!link && errno == EINVAL && newer_argument(c, prog)) {
 			/*
 			 * The kernel refuses a raw tracepoint program that
-			 * reads more arguments than the event has: the
-			 * doorbell events got their "mmio" argument with
-			 * shadow doorbells, so this tnvme.ko is older.
+			 * reads more arguments than the event has: this
+			 * tnvme.ko is older than the argument.
 			 */
-			print_error("cannot attach %s: the loaded tnvme module is older than nvmescope (no mmio argument): rebuild and reload it",
-				bpf_program__section_name(prog));
+			print_error("cannot attach %s: the loaded tnvme module is older than nvmescope (no %s argument): rebuild and reload it",
+				bpf_program__section_name(prog), newer_argument(c, prog));
 			return EXIT_FAILURE_RUNTIME;
 		}
 		if (!link && errno == ENOENT && optional_event(c, prog))

@@ -34,7 +34,9 @@ struct top {
  * SQ_DB/s and CQ_DB/s count every update; with shadow doorbells most of
  * them go only to host memory and do not trap, so MMIO% is what an
  * emulated controller pays for.  SQ_USED: SQ slots in use at a doorbell
- * as the host knew them (tnvme_sq_level), "-" without that event.  The
+ * as the host knew them (tnvme_sq_level), "-" without that event.  SQ:
+ * where the SQ lives, "host" memory or the controller's memory buffer
+ * ("cmb"), "-" before its first command and with the stock driver.  The
  * numeric columns end at column 80, so they stay whole on an 80-column
  * terminal.
  *
@@ -47,9 +49,9 @@ static void print_rates(FILE *f, enum ns_driver d, const struct queue_view *v,
 {
 	size_t i;
 
-	fprintf(f, "%-10s %7s %6s %4s %8s %8s %5s %9s %7s %7s  %-11s %-11s\n",
+	fprintf(f, "%-10s %7s %6s %4s %8s %8s %5s %9s %7s %7s  %-4s  %-11s %-11s\n",
 		"QUEUE", "IOPS", "MB/s", "INFL", "SQ_DB/s", "CQ_DB/s", "MMIO%",
-		"CMD/SQ_DB", "CQE/IRQ", "SQ_USED", "SUBMIT_CPUS", "IRQ_CPUS");
+		"CMD/SQ_DB", "CQE/IRQ", "SQ_USED", "SQ", "SUBMIT_CPUS", "IRQ_CPUS");
 	for (i = 0; i < n; i++) {
 		char label[32], q[40], sqdb[16], cqdb[16], mmio[16], per_db[16], per_irq[16];
 		char used[16], sub[64], irq[64];
@@ -72,9 +74,10 @@ static void print_rates(FILE *f, enum ns_driver d, const struct queue_view *v,
 			format_number(per_irq, sizeof(per_irq), v[i].cqes_per_irq, 2);
 			cpulist_format(&v[i].irq_cpus, irq, sizeof(irq));
 		}
-		fprintf(f, "%-10s %7.0f %6.1f %4lld %8s %8s %5s %9s %7s %7s  %-11s %-11s%s\n",
+		fprintf(f, "%-10s %7.0f %6.1f %4lld %8s %8s %5s %9s %7s %7s  %-4s  %-11s %-11s%s\n",
 			q, v[i].iops, v[i].mbps, (long long)v[i].inflight, sqdb, cqdb,
-			mmio, per_db, per_irq, used, sub, irq,
+			mmio, per_db, per_irq, used,
+			v[i].sq_mem ? sq_mem_name(v[i].sq_mem) : "-", sub, irq,
 			v[i].type == NS_QTYPE_POLL ? " <- poll" :
 			v[i].cpu_mismatch ? " <- differ" : "");
 	}

@@ -528,6 +528,41 @@ static void test_view_sq_used(void)
 	/* LAB-TODO(10) end */
 }
 
+/*
+ * SQ (JSON sq_mem): where the SQ lives, from every tnvme_sq_write since
+ * attach ("now"), not only the interval's: a quiet interval still says it.
+ */
+static void test_view_sq_mem(void)
+{
+	static struct queue_sample delta, now;
+	struct queue_view v;
+	char *s;
+
+	delta.ctrl = now.ctrl = 0;
+	delta.qid = now.qid = 1;
+	queue_view_make(&v, NS_DRIVER_TNVME, &delta, &now, 1.0);
+	check(v.sq_mem == NS_SQ_MEM_UNKNOWN, "view: no sq_write yet: SQ unknown");
+	s = view_json(NS_DRIVER_TNVME, &now, 1.0);
+	check_has(s, "\"queue_type_from\":null,\"sq_mem\":null,", "json: sq_mem null before a command");
+	free(s);
+	now.total.sq_write = 100;
+	queue_view_make(&v, NS_DRIVER_TNVME, &delta, &now, 1.0);
+	check(v.sq_mem == NS_SQ_MEM_HOST && !strcmp(sq_mem_name(v.sq_mem), "host"),
+	      "view: sq_write without sq_write_cmb: SQ in host memory");
+	now.total.sq_write_cmb = 100;
+	queue_view_make(&v, NS_DRIVER_TNVME, &delta, &now, 1.0);
+	check(v.sq_mem == NS_SQ_MEM_CMB, "view: every sq_write into the CMB: cmb (quiet interval)");
+	s = view_json(NS_DRIVER_TNVME, &now, 1.0);
+	check_has(s, "\"sq_mem\":\"cmb\",\"completions\"", "json: sq_mem after the queue type");
+	check_has(s, "\"sq_write\":100,\"sq_write_cmb\":100,", "json: events.sq_write_cmb");
+	free(s);
+	now.total.sq_write_cmb = 40;
+	queue_view_make(&v, NS_DRIVER_TNVME, &delta, &now, 1.0);
+	check(v.sq_mem == NS_SQ_MEM_MIXED, "view: some sq_write into the CMB: mixed");
+	queue_view_make(&v, NS_DRIVER_NVME, &delta, &now, 1.0);
+	check(v.sq_mem == NS_SQ_MEM_UNKNOWN, "view: --driver nvme: SQ unknown");
+}
+
 /* ------------------------------------------------------------ poll queues */
 
 /* debugfs' hctxN/type, and which source decides a queue's type. */
@@ -790,6 +825,7 @@ int main(void)
 	test_json();
 	test_view_doorbells();
 	test_view_sq_used();
+	test_view_sq_mem();
 	test_queue_types();
 	test_poll_step_names();
 	test_view_poll_queue();
