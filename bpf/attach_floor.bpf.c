@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * attach_floor.bpf.c - empty programs on the seven per-command tnvme
- * tracepoints that "nvmescope top" attaches to, for the benchmark only
- * (tools/bench.d/nvmescope.sh).  top also attaches to tnvme_sq_level (once
- * per SQ doorbell) and tnvme_poll (poll queues only): those are left out.
+ * attach_floor.bpf.c - empty programs on the tnvme tracepoints that
+ * "nvmescope top" attaches to, for the benchmark only
+ * (tools/bench.d/nvmescope.sh): the seven per-command events, and
+ * tnvme_sq_level (once per SQ doorbell) and tnvme_poll (poll queues only),
+ * which top watches too.  The floor is doing nothing on the same events.
  *
  * Why: the bench compares fio with and without nvmescope.  Part of that
  * cost is nvmescope's own work (clock reads, map updates), part is paid by
@@ -14,7 +15,7 @@
  * no tool that watches these seven events can go on this machine.
  *
  * The same program type (raw_tp), attached in the same order as
- * nvmescope top's programs for these seven events (nvmescope.bpf.c).
+ * nvmescope top's programs for these events (nvmescope.bpf.c).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -39,8 +40,20 @@ int floor_sq_doorbell(void *ctx)
 	return 0;
 }
 
+SEC("raw_tp/tnvme_sq_level")
+int floor_sq_level(void *ctx)
+{
+	return 0;
+}
+
 SEC("raw_tp/tnvme_irq")
 int floor_irq(void *ctx)
+{
+	return 0;
+}
+
+SEC("raw_tp/tnvme_poll")
+int floor_poll(void *ctx)
 {
 	return 0;
 }

@@ -4,10 +4,9 @@
  *
  *   nvmescope-attach-floor      (as root, with tnvme loaded)
  *
- * Attaches the empty programs of bpf/attach_floor.bpf.c to seven of the
- * tnvme events "nvmescope top" watches (the per-command ones; top also
- * watches tnvme_sq_level and tnvme_poll), prints one line when they
- * are attached, and waits for SIGINT or SIGTERM.  tools/bench.d/
+ * Attaches the empty programs of bpf/attach_floor.bpf.c to the tnvme
+ * events "nvmescope top" watches (the seven per-command ones,
+ * tnvme_sq_level and tnvme_poll), prints one line when they are attached, and waits for SIGINT or SIGTERM.  tools/bench.d/
  * nvmescope.sh runs fio under it to measure what attaching BPF to these
  * events costs before a program does any work (docs/nvmescope.md,
  * "Overhead").  Exit status: 0 after a signal, 1 if it could not attach.
@@ -54,7 +53,7 @@ int main(void)
 		attach_floor_bpf__destroy(skel);
 		return 1;
 	}
-	printf("attached: empty programs on the 7 tnvme events of nvmescope top\n");
+	printf("attached: empty programs on the 9 tnvme events of nvmescope top\n");
 	fflush(stdout);
 	sigwait(&stop, &sig);
 	attach_floor_bpf__destroy(skel);
