@@ -8,7 +8,8 @@
 #     wrap (io_depth=32), with shadow doorbells (the default);
 #   - fio verify across 10+ controller resets;
 #   - nvmescope top shows "cmb" per queue; nvmescope record under fio
-#     with shadow_doorbells=0 joins with the device's trace (host side);
+#     with shadow_doorbells=0 joins with the device's trace (merge) and
+#     draws (timeline), on the host;
 #   - use_cmb_sqes=0 puts the SQs back in host memory;
 #   - no pci_nvme_err/ub line in the device-side trace.
 . tests/lib.sh
@@ -34,6 +35,10 @@ if [ -s "$HOST" ] && [ -s "$DEV" ]; then
 	expect_eq "nvmescope merge of the CMB run exits 0" 0 $?
 	check "merge joins >= 99 % of the commands recorded with CMB SQs ($(tail -n 1 "$M" | jq -c '[.joined, .guest_commands]'))" \
 		sh -c "tail -n 1 '$M' | jq -e '.report == \"merge\" and .join_rate >= 0.99 and .guest_commands > 100' >/dev/null"
+	build/bin/nvmescope timeline --svg "$TEST_DIR/timeline.svg" -n 20 "$HOST" "$DEV" 2>"$TEST_DIR/timeline.err"
+	expect_eq "nvmescope timeline of the CMB run exits 0" 0 $?
+	check "the timeline is an SVG with 20 commands" \
+		sh -c "grep -q '</svg>' '$TEST_DIR/timeline.svg' && [ \$(grep -c '>cid [0-9]' '$TEST_DIR/timeline.svg') -eq 20 ]"
 else
 	not_ok "the guest recorded a host trace and QEMU a device trace"
 fi

@@ -20,9 +20,13 @@
  * another command's device times, and the device's times vary from
  * command to command much more than the one-way delays of the doorbells
  * and CQEs: the bounds (as cs_add() takes them) then contradict each
- * other, or leave a narrower band.  The place leaving the widest band
- * wins; on a tie, the one joining the most commands, then the one nearest
- * the guest's own REALTIME - MONOTONIC guess.
+ * other, or leave a narrower band.  Only the places that join nearly as
+ * many of the PROBE commands as the best one compete (a place joining
+ * one or two commands by chance has a wide band only because so few
+ * bounds narrow it: it once won against the right place, which joined
+ * 256); among them the place leaving the widest band wins; on a tie, the
+ * one joining the most commands, then the one nearest the guest's own
+ * REALTIME - MONOTONIC guess.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -194,14 +198,39 @@ static size_t walk(struct walk *w, size_t gi, size_t dj, size_t limit, double *l
 	return joined;
 }
 
+/*
+ * A place joining fewer than this share of what the best place joins
+ * does not compete (7/8: a right place may miss a few commands the
+ * guest lost or did not record).
+ */
+static bool joins_enough(size_t joined, size_t most)
+{
+	return 8 * joined >= 7 * most;
+}
+
 /* Find where the queue's guest sequence starts in the device's; -1 if nowhere. */
 static long align(struct walk *w, size_t *gstart, const struct merged *m)
 {
-	size_t gi, k;
+	size_t gi, k, most = 0;
 	long best = -1;
 	double best_bad = INFINITY, best_dist = INFINITY;
 	size_t best_joined = 0;
 
+	/* first, how many the best place joins */
+	for (gi = 0; gi < w->g->n && gi < 8 && !most; gi++) {
+		const struct hcmd *h = &w->r->cmd[w->g->v[gi]];
+
+		for (k = 0; k < w->dv->n; k++) {
+			double lo, hi;
+			size_t joined;
+
+			if (!same(h, &w->d->cmd[w->dv->v[k]]))
+				continue;
+			joined = walk(w, gi, k, PROBE, &lo, &hi);
+			if (joined > most)
+				most = joined;
+		}
+	}
 	for (gi = 0; gi < w->g->n && gi < 8 && best < 0; gi++) {
 		const struct hcmd *h = &w->r->cmd[w->g->v[gi]];
 
@@ -212,6 +241,8 @@ static long align(struct walk *w, size_t *gstart, const struct merged *m)
 			if (!same(h, &w->d->cmd[w->dv->v[k]]))
 				continue;
 			joined = walk(w, gi, k, PROBE, &lo, &hi);
+			if (!joins_enough(joined, most))
+				continue;
 			/* the right place leaves the widest band (most negative) */
 			bad = isfinite(lo) && isfinite(hi) ? lo - hi : INFINITY;
 			dist = m->have_coarse && isfinite(hi) ?
