@@ -603,6 +603,7 @@ int BPF_PROG(tnvme_sq_write, u32 ctrl, u16 qid, u16 cid, u16 sq_slot, u8 opcode,
 	if (!cmd)
 		return 0;
 	cmd->ts[NS_STEP_SQ_WRITE] = bpf_ktime_get_ns();
+	cmd->sq_mem = sq_mem;
 	cmd->sq_slot = sq_slot;
 	cmd->slba = slba;
 	cmd->nlb = nlb;

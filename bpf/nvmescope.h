@@ -168,6 +168,7 @@ struct ns_cmd {
 	__u8 write;
 	__u8 driver;		/* enum ns_driver */
 	__u8 polled;		/* reaped by a poll (poll queue): ts[IRQ] is the poll */
+	__u8 sq_mem;		/* tnvme_sq_write's sq_mem: 0 host memory, 1 the CMB */
 };
 
 /*

@@ -50,6 +50,8 @@ steps7=$(jq -c 'select(.report == "merge_cmd") | select([.steps_ns | to_entries[
 	select(.value == null) | .key] - ["dma"] | length > 0)' "$M" | wc -l)
 expect_eq "every joined command has all steps (dma only for data commands)" 0 "$steps7"
 check "the clock bounds agree" jq -e '.clock.consistent' "$S"
+check "every queue's SQ was in host memory (sq_mem \"host\")" \
+	jq -e '[.queues[] | select(.joined > 0) | .sq_mem] | length > 0 and all(. == "host")' "$S"
 check "uncertainty ${unc} ns < median device time ${devp50} us" \
 	jq -e '.clock.uncertainty_ns < .device_time.p50_us * 1000' "$S"
 

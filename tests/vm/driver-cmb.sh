@@ -35,6 +35,8 @@ if [ -s "$HOST" ] && [ -s "$DEV" ]; then
 	expect_eq "nvmescope merge of the CMB run exits 0" 0 $?
 	check "merge joins >= 99 % of the commands recorded with CMB SQs ($(tail -n 1 "$M" | jq -c '[.joined, .guest_commands]'))" \
 		sh -c "tail -n 1 '$M' | jq -e '.report == \"merge\" and .join_rate >= 0.99 and .guest_commands > 100' >/dev/null"
+	check "merge: every queue's SQ was in the controller memory buffer (sq_mem \"cmb\")" \
+		sh -c "tail -n 1 '$M' | jq -e '[.queues[] | select(.joined > 0) | .sq_mem] | length > 0 and all(. == \"cmb\")' >/dev/null"
 	build/bin/nvmescope timeline --svg "$TEST_DIR/timeline.svg" -n 20 "$HOST" "$DEV" 2>"$TEST_DIR/timeline.err"
 	expect_eq "nvmescope timeline of the CMB run exits 0" 0 $?
 	check "the timeline is an SVG with 20 commands" \

@@ -41,6 +41,7 @@ struct hcmd {
 	uint16_t qid, cid, sq_slot, cq_slot, status;
 	uint16_t sq_db_cmds, cq_db_cqes;
 	uint8_t opcode, write;
+	int8_t sq_mem;			/* 0 host memory, 1 the CMB, -1 not recorded */
 };
 
 struct hrec {
@@ -217,6 +218,7 @@ struct mcmd {
 struct mqueue {
 	uint16_t qid;
 	size_t guest, joined;
+	size_t sq_host, sq_cmb;		/* joined commands by where their SQ lives */
 	/* per interval: sorted durations in ns of the joined commands */
 	double *iv[M_IV_COUNT];
 	size_t niv[M_IV_COUNT];

@@ -10,7 +10,8 @@
  *   # attached ctrl=0 driver=tnvme               the BPF programs run
  *   # C ctrl qid cid ... cq_doorbell             the column names
  *   C ctrl qid cid opcode write bytes status sq_slot cq_slot sq_db_seq
- *     sq_db_cmds cq_db_cqes ts[0] .. ts[9]       (one line; ns, 0 = none)
+ *     sq_db_cmds cq_db_cqes ts[0] .. ts[9] sq_mem
+ *                                                (one line; ns, 0 = none)
  *   # clock_end realtime_ns=R monotonic_ns=M read_ns=T
  *                                                at the end (not read back)
  *   # end commands=N lost=L not_started=S sq_doorbells=A sq_doorbells_mmio=B
@@ -24,7 +25,10 @@
  * before shadow doorbells have no doorbell totals.
  *
  * ts[] are in enum ns_step order (rq_start .. cq_doorbell), guest
- * CLOCK_MONOTONIC (bpf_ktime_get_ns).
+ * CLOCK_MONOTONIC (bpf_ktime_get_ns).  sq_mem: where the command's SQ
+ * lives, 0 host memory, 1 the controller memory buffer (tnvme_sq_write);
+ * files written before it was added end with ts[9], and read back with
+ * sq_mem unknown.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -42,7 +46,7 @@ void hrec_write_cmd(FILE *f, const struct ns_cmd *c)
 		c->cq_doorbell_cqes);
 	for (i = 0; i < NS_STEP_COUNT; i++)
 		fprintf(f, " %llu", (unsigned long long)c->ts[i]);
-	fputc('\n', f);
+	fprintf(f, " %u\n", c->sq_mem);
 }
 
 static int add_cmd(struct hrec *r, const struct hcmd *c)
@@ -153,6 +157,14 @@ int hrec_parse_line(struct hrec *r, const char *line)
 			goto bad;
 		v[i] = strtoull(p, &end, 10);
 		p = end;
+	}
+	/* then where the SQ lives, 0 or 1 (not in records before issue 18) */
+	c.sq_mem = -1;
+	while (*p == ' ')
+		p++;
+	if (*p == '0' || *p == '1') {
+		c.sq_mem = *p - '0';
+		p++;
 	}
 	while (*p == ' ' || *p == '\n' || *p == '\r')
 		p++;

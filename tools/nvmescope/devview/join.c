@@ -487,6 +487,8 @@ static int place_joined(struct merged *m, const struct hrec *r, const struct dlo
 		mc = &m->cmd[m->n++];
 		fill_cmd(m, mc, h, &d->cmd[match[i] - 1]);
 		q->joined++;
+		q->sq_host += h->sq_mem == 0;
+		q->sq_cmb += h->sq_mem == 1;
 		if (!mc->causal)
 			m->not_causal++;
 		if (add_intervals(q, mc))

@@ -107,6 +107,21 @@ static void print_clock_text(const struct merged *m, const struct hrec *r)
 	       m->joined - m->not_causal, m->joined);
 }
 
+/*
+ * Where a queue's SQ lived for its joined commands: what the sq_doorbell
+ * -> fetch interval is about (host memory: the controller reads the
+ * command by DMA; the CMB: from its own memory).  NULL: not recorded
+ * (a record from before tnvme_sq_write said it).
+ */
+static const char *queue_sq_mem(const struct mqueue *q)
+{
+	if (q->sq_host && q->sq_cmb)
+		return "mixed";
+	if (q->sq_cmb)
+		return "cmb";
+	return q->sq_host ? "host" : NULL;
+}
+
 static void print_queues_text(const struct merged *m)
 {
 	size_t i;
@@ -114,8 +129,12 @@ static void print_queues_text(const struct merged *m)
 
 	for (i = 0; i < m->nq; i++) {
 		const struct mqueue *q = &m->q[i];
+		const char *where = queue_sq_mem(q);
 
-		printf("queue %u: %zu of %zu commands joined\n", q->qid, q->joined, q->guest);
+		printf("queue %u: %zu of %zu commands joined%s%s\n", q->qid, q->joined, q->guest,
+		       where ? ", SQ in " : "",
+		       !where ? "" : !strcmp(where, "cmb") ? "the controller memory buffer" :
+		       !strcmp(where, "host") ? "host memory" : "both (the queue was re-created)");
 		if (!q->joined)
 			continue;
 		printf("  %-22s %9s %9s %9s %9s  %s\n", "INTERVAL", "N", "P50(us)", "P99(us)",
@@ -278,6 +297,10 @@ static void json_queues(struct json *j, const struct merged *m)
 		json_uint(j, "qid", q->qid);
 		json_uint(j, "guest_commands", q->guest);
 		json_uint(j, "joined", q->joined);
+		if (queue_sq_mem(q))
+			json_string(j, "sq_mem", queue_sq_mem(q));
+		else
+			json_null(j, "sq_mem");
 		json_object_begin(j, "intervals");
 		for (s = 0; s < M_IV_COUNT; s++)
 			json_dist(j, miv_key(s), q->iv[s], q->niv[s]);

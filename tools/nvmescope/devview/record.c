@@ -80,7 +80,7 @@ static void write_header(FILE *f, int ctrl)
 	fprintf(f, "# attached ctrl=%d driver=tnvme\n", ctrl);
 	fprintf(f, "# C ctrl qid cid opcode write bytes status sq_slot cq_slot sq_db_seq "
 		"sq_db_cmds cq_db_cqes rq_start dma_map sq_write sq_doorbell irq cqe fetch "
-		"rq_end dma_unmap cq_doorbell\n");
+		"rq_end dma_unmap cq_doorbell sq_mem\n");
 	fflush(f);
 }
 

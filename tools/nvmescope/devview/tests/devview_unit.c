@@ -133,7 +133,22 @@ static void test_hrec(void)
 	      r.cmd[0].sq_db_seq == 123456789012ULL &&
 	      r.cmd[0].ts[NS_STEP_CQ_DOORBELL] == 1000000009000ULL,
 	      "record: what is written is read back");
-	check(hrec_parse_line(&r, "C 1 2 3\n") == -1 && r.bad_lines == 1, "record: a short line is bad");
+	check(r.n == 1 && r.cmd[0].sq_mem == 0, "record: sq_mem 0 (host memory) read back");
+	free(buf);
+	buf = NULL;
+	c.sq_mem = 1;
+	f = open_memstream(&buf, &len);
+	hrec_write_cmd(f, &c);
+	fclose(f);
+	check(!hrec_parse_line(&r, buf) && r.n == 2 && r.cmd[1].sq_mem == 1,
+	      "record: sq_mem 1 (the CMB) read back");
+	/* a line as nvmescope wrote it before sq_mem: 12 numbers and the 10 steps */
+	check(!hrec_parse_line(&r, "C 0 1 5 2 0 4096 0 7 7 99 1 1 1 2 3 4 5 6 7 8 9 10\n") &&
+	      r.n == 3 && r.cmd[2].sq_mem == -1 && r.cmd[2].ts[NS_STEP_CQ_DOORBELL] == 10,
+	      "record: an older line without sq_mem parses, sq_mem unknown");
+	check(hrec_parse_line(&r, "C 0 1 5 2 0 4096 0 7 7 99 1 1 1 2 3 4 5 6 7 8 9 10 2\n") == -1 &&
+	      r.bad_lines == 1, "record: sq_mem other than 0 or 1 is bad");
+	check(hrec_parse_line(&r, "C 1 2 3\n") == -1 && r.bad_lines == 2, "record: a short line is bad");
 	check(!hrec_parse_line(&r, "# clock realtime_ns=1795464226000000000 monotonic_ns=8000000000 read_ns=50\n") &&
 	      r.have_coarse && r.coarse_offset_ns == 1795464218000000000LL,
 	      "record: the clock line gives REALTIME - MONOTONIC");
