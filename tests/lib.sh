@@ -173,3 +173,54 @@ wait_disk_io() {
 	done
 	return 1
 }
+
+# cpu_jobs [pin]: fio job options for a verify run over every I/O queue:
+# one job per CPU of the guest, each on its own 16 MiB region, and with
+# "pin" on its own CPU (so that each submits on that CPU's queue).
+cpu_jobs() {
+	local c jobs=
+	for c in $(seq 0 $(($(nproc) - 1))); do
+		jobs="$jobs --name=cpu$c --offset=$((c * 16))m"
+		[ "${1:-}" = pin ] && jobs="$jobs --cpus_allowed=$c"
+	done
+	echo "$jobs"
+}
+
+# fio_terse_ok RC FILE JOBS: fio exited RC, FILE holds its terse (v3)
+# output: true if it exited 0, every job has its line and no job had an
+# error (field 5).  FIO_ERRORS gets the sum of the jobs' errors.
+fio_terse_ok() {
+	FIO_ERRORS=$(awk -F';' '{ s += $5 } END { print s + 0 }' "$2")
+	[ "$1" -eq 0 ] && [ "$FIO_ERRORS" = 0 ] && [ "$(grep -c '^3;' "$2")" = "$3" ]
+}
+
+# resets_while PID: reset controller tnvme0 every 0.5 s for as long as PID
+# runs, alternating the passthrough ioctl (nvme reset) and the sysfs
+# attribute.  RESETS gets how many, RESETS_FAILED how many of them failed.
+resets_while() {
+	RESETS=0
+	RESETS_FAILED=0
+	while kill -0 "$1" 2>/dev/null; do
+		if [ $((RESETS % 2)) = 0 ]; then
+			nvme reset /dev/tnvme0 >/dev/null 2>&1 || RESETS_FAILED=$((RESETS_FAILED + 1))
+		else
+			echo 1 >/sys/class/tnvme/tnvme0/reset_controller || RESETS_FAILED=$((RESETS_FAILED + 1))
+		fi
+		RESETS=$((RESETS + 1))
+		sleep 0.5
+	done
+}
+
+# record_start FILE: "nvmescope record -o FILE" in the background
+# (RECORD_PID), and wait until it says its programs are attached (at most
+# 30 s); false if it never does.
+record_start() {
+	rm -f "$1"
+	"$LABVM_ROOT/build/bin/nvmescope" record -o "$1" 2>"$1.err" &
+	RECORD_PID=$!
+	for _ in $(seq 150); do
+		grep -q '^# attached' "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}

@@ -7,15 +7,9 @@ REC=$O/host-trace.log
 
 # every doorbell must be an MMIO write QEMU traces (docs/device-view.md)
 tnvme-bind shadow_doorbells=0 >/dev/null || { not_ok "tnvme-bind"; exit 1; }
-rm -f "$REC"
-nvmescope record -o "$REC" 2>"$O/record.err" &
-pid=$!
 # start the workload once the BPF programs run (the file says so)
-for _ in $(seq 150); do
-	grep -q '^# attached' "$REC" 2>/dev/null && break
-	sleep 0.2
-done
-check "nvmescope record attached" grep -q '^# attached' "$REC"
+check "nvmescope record attached" record_start "$REC"
+pid=$RECORD_PID
 fio --name=devview --filename=/dev/tnvme0n1 --rw=randrw --bs=4k --direct=1 \
 	--ioengine=io_uring --iodepth=8 --numjobs=2 --runtime=${DEVVIEW_SECONDS:-3} \
 	--time_based --group_reporting --output="$O/fio.out" >/dev/null

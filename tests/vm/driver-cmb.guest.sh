@@ -25,23 +25,18 @@ check "dmesg: every I/O SQ went to the CMB" \
 
 # --- fio verify, one job per CPU, pinned, sizes 512 B - 1 MiB, traced.
 echo 1 >$T/events/tnvme/tnvme_sq_write/enable
-jobs=""
-for c in $(seq 0 $((cpus - 1))); do
-	jobs="$jobs --name=cpu$c --cpus_allowed=$c --offset=$((c * 16))m"
-done
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046
 (cd $W && fio --filename=$D --direct=1 --ioengine=libaio --rw=randrw \
 	--bsrange=512-1m --iodepth=8 --size=16m --verify=crc32c \
-	--do_verify=1 --verify_fatal=1 --verify_state_save=0 $jobs \
+	--do_verify=1 --verify_fatal=1 --verify_state_save=0 $(cpu_jobs pin) \
 	--output-format=terse --terse-version=3 >$W/fio.out 2>&1)
 rc=$?
 nvme id-ctrl /dev/tnvme0 >/dev/null	# an admin command, traced too
 echo 0 >$T/events/tnvme/tnvme_sq_write/enable
-errs=$(awk -F';' '{ s += $5 } END { print s + 0 }' $W/fio.out)
-if [ $rc -eq 0 ] && [ "$errs" = 0 ] && [ "$(grep -c '^3;' $W/fio.out)" = "$cpus" ]; then
+if fio_terse_ok $rc $W/fio.out "$cpus"; then
 	ok "fio crc32c verify with SQs in the CMB, randrw 512 B - 1 MiB, $cpus jobs pinned one per CPU"
 else
-	not_ok "fio verify with CMB SQs: rc=$rc errors=$errs: $(head -c 400 $W/fio.out)"
+	not_ok "fio verify with CMB SQs: rc=$rc errors=$FIO_ERRORS: $(head -c 400 $W/fio.out)"
 fi
 io_cmb=$(grep -cE 'tnvme_sq_write: ctrl=0 qid=[1-9][0-9]* .* sq=cmb$' $T/trace)
 io_host=$(grep -cE 'tnvme_sq_write: ctrl=0 qid=[1-9][0-9]* .* sq=host$' $T/trace)
@@ -69,41 +64,27 @@ check "nvmescope top: every I/O queue with commands has sq_mem \"cmb\"" \
 
 # --- fio verify across controller resets (ioctl and sysfs, alternating).
 echo 1 >$T/events/tnvme/tnvme_ctrl_state/enable
-jobs=""
-for c in $(seq 0 $((cpus - 1))); do
-	jobs="$jobs --name=cpu$c --offset=$((c * 16))m"
-done
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046
 (cd $W && fio --filename=$D --direct=1 --ioengine=libaio --rw=randwrite \
 	--bsrange=4k-256k --iodepth=16 --size=16m --verify=crc32c \
 	--do_verify=1 --verify_fatal=1 --verify_state_save=0 \
-	--time_based --runtime=25 $jobs \
+	--time_based --runtime=25 $(cpu_jobs) \
 	--output-format=terse --terse-version=3 >$W/fio-reset.out 2>&1) &
 fio_pid=$!
 sleep 2
-n=0
-bad=0
-while kill -0 $fio_pid 2>/dev/null; do
-	if [ $((n % 2)) = 0 ]; then
-		nvme reset /dev/tnvme0 >/dev/null 2>&1 || bad=$((bad + 1))
-	else
-		echo 1 >/sys/class/tnvme/tnvme0/reset_controller || bad=$((bad + 1))
-	fi
-	n=$((n + 1))
-	sleep 0.5
-done
+resets_while $fio_pid
 wait $fio_pid
 rc=$?
 echo 0 >$T/events/tnvme/tnvme_ctrl_state/enable
-errs=$(awk -F';' '{ s += $5 } END { print s + 0 }' $W/fio-reset.out)
-check "$n resets during fio with CMB SQs, none failed ($bad)" test "$n" -ge 10 -a "$bad" = 0
-if [ $rc -eq 0 ] && [ "$errs" = 0 ] && [ "$(grep -c '^3;' $W/fio-reset.out)" = "$cpus" ]; then
+check "$RESETS resets during fio with CMB SQs, none failed ($RESETS_FAILED)" \
+	test "$RESETS" -ge 10 -a "$RESETS_FAILED" = 0
+if fio_terse_ok $rc $W/fio-reset.out "$cpus"; then
 	ok "fio crc32c verify across the resets with CMB SQs: no error, no verify failure"
 else
-	not_ok "fio verify across resets with CMB SQs: rc=$rc errors=$errs: $(head -c 600 $W/fio-reset.out)"
+	not_ok "fio verify across resets with CMB SQs: rc=$rc errors=$FIO_ERRORS: $(head -c 600 $W/fio-reset.out)"
 fi
 done_n=$(grep -c 'tnvme_ctrl_state: ctrl=0 resetting -> live' $T/trace)
-expect_eq "every reset went live -> resetting -> live (trace)" "$n" "$done_n"
+expect_eq "every reset went live -> resetting -> live (trace)" "$RESETS" "$done_n"
 echo >$T/trace
 
 # --- nvmescope record for the device view (host side merges): every
@@ -115,14 +96,8 @@ if ! tools/tnvme-bind shadow_doorbells=0 >/dev/null; then
 	exit
 fi
 REC=$LABVM_OUT/host-trace.log
-rm -f "$REC"
-build/bin/nvmescope record -o "$REC" 2>$W/record.err &
-pid=$!
-for _ in $(seq 150); do
-	grep -q '^# attached' "$REC" 2>/dev/null && break
-	sleep 0.2
-done
-check "nvmescope record attached" grep -q '^# attached' "$REC"
+check "nvmescope record attached" record_start "$REC"
+pid=$RECORD_PID
 fio --name=rec --filename=$D --rw=randrw --bs=4k --direct=1 --ioengine=io_uring \
 	--iodepth=8 --numjobs=2 --runtime=3 --time_based >/dev/null
 expect_eq "fio under nvmescope record exits 0" 0 $?

@@ -26,23 +26,18 @@ irq_count() { # irq_count QID: interrupts of tnvme0q<QID>, all CPUs
 for q in $(seq 1 "$cpus"); do before[$q]=$(irq_count "$q"); done
 echo 1 >$T/events/tnvme/tnvme_rq_start/enable
 echo 1 >$T/events/tnvme/tnvme_cqe/enable
-jobs=""
-for c in $(seq 0 $((cpus - 1))); do
-	jobs="$jobs --name=cpu$c --cpus_allowed=$c --offset=$((c * 16))m"
-done
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046
 (cd $W && fio --filename=$D --direct=1 --ioengine=libaio --rw=randrw \
 	--bsrange=512-1m --iodepth=8 --size=16m --verify=crc32c \
-	--do_verify=1 --verify_fatal=1 --verify_state_save=0 $jobs \
+	--do_verify=1 --verify_fatal=1 --verify_state_save=0 $(cpu_jobs pin) \
 	--output-format=terse --terse-version=3 >$W/fio.out 2>&1)
 rc=$?
 echo 0 >$T/events/tnvme/tnvme_rq_start/enable
 echo 0 >$T/events/tnvme/tnvme_cqe/enable
-errs=$(awk -F';' '{ s += $5 } END { print s + 0 }' $W/fio.out)
-if [ $rc -eq 0 ] && [ "$errs" = 0 ] && [ "$(grep -c '^3;' $W/fio.out)" = "$cpus" ]; then
+if fio_terse_ok $rc $W/fio.out "$cpus"; then
 	ok "fio crc32c verify, randrw 512 B - 1 MiB, $cpus jobs pinned one per CPU"
 else
-	not_ok "fio verify: rc=$rc errors=$errs: $(head -c 400 $W/fio.out)"
+	not_ok "fio verify: rc=$rc errors=$FIO_ERRORS: $(head -c 400 $W/fio.out)"
 fi
 for q in $(seq 1 "$cpus"); do
 	after=$(irq_count "$q")

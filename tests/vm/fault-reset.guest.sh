@@ -15,43 +15,29 @@ if ! insmod driver/tnvme.ko || ! tools/tnvme-bind >/dev/null; then
 fi
 expect_eq "state attribute after probe" live "$(cat /sys/class/tnvme/tnvme0/state)"
 
-# fio: one verify job per CPU, each on its own 16 MiB region, for 25 s
+# fio: one verify job per CPU, each on its own 16 MiB region, for 45 s
 # (write, then read back and check, over and over: --loops).
 cpus=$(nproc)
-jobs=""
-for c in $(seq 0 $((cpus - 1))); do
-	jobs="$jobs --name=cpu$c --offset=$((c * 16))m"
-done
 echo 1 >$T/events/tnvme/tnvme_ctrl_state/enable
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046
 (cd $W && fio --filename=$D --direct=1 --ioengine=libaio --rw=randwrite \
 	--bsrange=4k-256k --iodepth=16 --size=16m --verify=crc32c \
 	--do_verify=1 --verify_fatal=1 --verify_state_save=0 \
-	--time_based --runtime=45 $jobs \
+	--time_based --runtime=45 $(cpu_jobs) \
 	--output-format=terse --terse-version=3 >$W/fio.out 2>&1) &
 fio_pid=$!
 
 sleep 3
-n=0
-bad=0
-while kill -0 $fio_pid 2>/dev/null; do
-	if [ $((n % 2)) = 0 ]; then
-		nvme reset /dev/tnvme0 >/dev/null 2>&1 || bad=$((bad + 1))
-	else
-		echo 1 >/sys/class/tnvme/tnvme0/reset_controller || bad=$((bad + 1))
-	fi
-	n=$((n + 1))
-	sleep 0.5
-done
+resets_while $fio_pid
+n=$RESETS
 wait $fio_pid
 rc=$?
 echo 0 >$T/events/tnvme/tnvme_ctrl_state/enable
-errs=$(awk -F';' '{ s += $5 } END { print s + 0 }' $W/fio.out)
-check "$n resets during fio ($((n / 2 + n % 2)) by ioctl, $((n / 2)) by sysfs), none failed ($bad)" test "$n" -ge 10 -a "$bad" = 0
-if [ $rc -eq 0 ] && [ "$errs" = 0 ] && [ "$(grep -c '^3;' $W/fio.out)" = "$cpus" ]; then
+check "$n resets during fio ($((n / 2 + n % 2)) by ioctl, $((n / 2)) by sysfs), none failed ($RESETS_FAILED)" test "$n" -ge 10 -a "$RESETS_FAILED" = 0
+if fio_terse_ok $rc $W/fio.out "$cpus"; then
 	ok "fio crc32c verify across the resets: no error, no verify failure"
 else
-	not_ok "fio verify across resets: rc=$rc errors=$errs: $(head -c 600 $W/fio.out)"
+	not_ok "fio verify across resets: rc=$rc errors=$FIO_ERRORS: $(head -c 600 $W/fio.out)"
 fi
 done_n=$(grep -c 'tnvme_ctrl_state: ctrl=0 resetting -> live' $T/trace)
 expect_eq "every reset went live -> resetting -> live (trace)" "$n" "$done_n"
