@@ -25,7 +25,7 @@
  * sees the CMB.  QEMU's controller is such a controller.
  */
 #include <linux/io.h>
-#include <linux/io-64-nonatomic-lo-hi.h>
+#include <linux/io-64-nonatomic-hi-lo.h>
 
 #include "tnvme.h"
 
@@ -54,7 +54,14 @@ void tnvme_cmb_program(struct tnvme_dev *dev)
 {
 	if (!dev->cmb || !NVME_CAP_CMBS(dev->cap))
 		return;
-	lo_hi_writeq(NVME_CMBMSC_CRE | NVME_CMBMSC_CMSE | dev->cmb_bus_addr,
+	/*
+	 * High half first: CMSE is in the low half, and the controller may
+	 * take CBA as it stands when CMSE is written (QEMU's does; a later
+	 * write of the high half is only stored).  Low half first would
+	 * enable the CMB at a wrong address whenever the BAR lies above
+	 * 4 GiB.  The stock driver writes it in the same order.
+	 */
+	hi_lo_writeq(NVME_CMBMSC_CRE | NVME_CMBMSC_CMSE | dev->cmb_bus_addr,
 		     dev->bar + NVME_REG_CMBMSC);
 }
 

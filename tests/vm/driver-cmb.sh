@@ -12,6 +12,8 @@
 #     draws (timeline), on the host;
 #   - use_cmb_sqes=0 puts the SQs back in host memory;
 #   - no pci_nvme_err/ub line in the device-side trace.
+# Then a second boot with a 1 GiB CMB, which the firmware places above
+# 4 GiB: CMBMSC.CBA's high half matters, fio verify and a reset pass.
 . tests/lib.sh
 test_setup
 
@@ -44,4 +46,23 @@ if [ -s "$HOST" ] && [ -s "$DEV" ]; then
 else
 	not_ok "the guest recorded a host trace and QEMU a device trace"
 fi
+
+# A CMB above 4 GiB.
+vm_run --device-trace --ctrl lab:cmb=1024 --timeout 300 -- bash -c '
+	cd "$LABVM_ROOT" && . tests/lib.sh
+	check "cmb=1024: BAR 2 is above 4 GiB" \
+		sh -c "lspci -vv -s $LABVM_LAB_PCI | grep -qE \"Region 2: Memory at [0-9a-f]{9,} .*\\[size=1G\\]\""
+	tools/tnvme-bind >/dev/null || { not_ok "tnvme-bind"; exit 1; }
+	check "cmb=1024: every I/O SQ in the CMB" \
+		sh -c "dmesg | grep -qE \"tnvme0: ([0-9]+) of \\1 I/O SQs in the CMB\""
+	check "cmb=1024: fio crc32c verify" fio --name=v --filename=/dev/tnvme0n1 --direct=1 \
+		--ioengine=libaio --rw=randwrite --bs=4k --size=16m --iodepth=16 --numjobs=2 \
+		--offset_increment=16m --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
+		--eta=never --output=/dev/null
+	check "cmb=1024: a reset, then a read" sh -c "nvme reset /dev/tnvme0 && \
+		dd if=/dev/tnvme0n1 of=/dev/null bs=1M count=4 iflag=direct status=none"
+	tools/tnvme-bind --unbind >/dev/null && rmmod tnvme
+	finish'
+expect_eq "the CMB-above-4-GiB guest exits 0 with no kernel splat" 0 "$VM_RC"
+check_device_trace_clean
 finish
