@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The Controller Memory Buffer (CMB, NVMe 2.0 base specification 8.2.1):
- * memory on the controller, behind one of its PCI BARs, that the host
- * may use for queues and data instead of host memory.
+ * The Controller Memory Buffer (CMB): memory on the controller, behind
+ * one of its PCI BARs, that the host may use for queues and data instead
+ * of host memory.
  *
  * tnvme puts I/O submission queues there when the controller allows it
  * (CMBSZ.SQS) and the use_cmb_sqes parameter is on.  Then the sq_write
@@ -12,7 +12,7 @@
  * (the stock driver does the same: a controller must work without its
  * CMB, and the admin queue is what we debug a controller with).
  *
- * Two registers describe the CMB (3.1.4.11, 3.1.4.12):
+ * Two controller properties describe the CMB (3.1.3.11, 3.1.3.12):
  *
  *   CMBLOC: which BAR (BIR) and the offset in it (OFST, in CMBSZ units)
  *   CMBSZ:  size (SZ) in units of SZU (4 KiB << 4 * SZU), and what it
@@ -20,7 +20,7 @@
  *
  * Since NVMe 1.4, a controller that sets CAP.CMBS reads both as zero
  * until the host sets CMBMSC.CRE (Capabilities Registers Enabled,
- * 3.1.4.13), and uses addresses in the CMB only after the host sets
+ * 3.1.3.16), and uses addresses in the CMB only after the host sets
  * CMBMSC.CMSE and tells it, in CMBMSC.CBA, the address at which the host
  * sees the CMB.  QEMU's controller is such a controller.
  */
